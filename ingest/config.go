@@ -1,0 +1,169 @@
+package ingest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the YAML configuration of `it4ct connect` for one establishment.
+//
+//	establishment:
+//	  finess: "350000071"
+//	  name: CHU de ...
+//	  kind: CHU
+//	pseudonym:
+//	  key_id: "2026-01"
+//	  key_file: /etc/it4ct/pseudonym.key   # or key_env: IT4CT_PSEUDONYM_KEY
+//	kafka:
+//	  brokers: ["kafka.example:9092"]
+//	state_dir: /var/lib/it4ct
+//	sources:
+//	  - id: ctms
+//	    type: ctms-csv
+//	    settings: { ... }                    # the connector kind's own config
+//
+// Secrets (the pseudonym key) are never in this file: only the path of a
+// file or the name of an environment variable that holds them.
+type Config struct {
+	Establishment Establishment  `yaml:"establishment"`
+	Pseudonym     PseudonymConf  `yaml:"pseudonym"`
+	Kafka         KafkaConf      `yaml:"kafka"`
+	StateDir      string         `yaml:"state_dir"`
+	Sources       []SourceConfig `yaml:"sources"`
+
+	// Dir is the directory of the config file; relative paths resolve
+	// against it. Not read from YAML.
+	Dir string `yaml:"-"`
+}
+
+// Establishment identifies who runs the connector.
+type Establishment struct {
+	FINESS string `yaml:"finess"`
+	Name   string `yaml:"name"`
+	Kind   string `yaml:"kind"` // CHU, CLCC, CH, ESPIC ... informative
+}
+
+// PseudonymConf says where the establishment's pseudonymisation key is.
+type PseudonymConf struct {
+	KeyID   string `yaml:"key_id"`
+	KeyFile string `yaml:"key_file"`
+	KeyEnv  string `yaml:"key_env"`
+}
+
+// KafkaConf is the national broker to publish to.
+type KafkaConf struct {
+	Brokers []string `yaml:"brokers"`
+}
+
+// SourceConfig is one configured source; Settings is decoded by the
+// source kind's factory.
+type SourceConfig struct {
+	ID       string    `yaml:"id"`
+	Type     string    `yaml:"type"`
+	Settings yaml.Node `yaml:"settings"`
+}
+
+var finessRe = regexp.MustCompile(`^(\d{2}|2A|2B)\d{7}$`)
+
+// LoadConfig reads and decodes a config file; unknown keys are errors.
+// It does not validate: call Validate.
+func LoadConfig(path string) (Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("read config: %w", err)
+	}
+	cfg, err := DecodeConfig(b)
+	if err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	abs, err := filepath.Abs(filepath.Dir(path))
+	if err != nil {
+		return Config{}, err
+	}
+	cfg.Dir = abs
+	return cfg, nil
+}
+
+// DecodeConfig decodes YAML, rejecting unknown keys.
+func DecodeConfig(b []byte) (Config, error) {
+	var cfg Config
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// Validate reports every problem at once, each with its YAML path and a
+// fix. knownTypes lists the source kinds the binary was built with.
+func (c *Config) Validate(knownTypes []string) error {
+	var errs []error
+	add := func(path, msg string) { errs = append(errs, fmt.Errorf("%s: %s", path, msg)) }
+	if c.Establishment.FINESS == "" {
+		add("establishment.finess", "missing: set the 9-character FINESS number of your establishment")
+	} else if !finessRe.MatchString(c.Establishment.FINESS) {
+		add("establishment.finess", fmt.Sprintf("%q is not a FINESS number (9 characters: digits, or 2A/2B then 7 digits)", c.Establishment.FINESS))
+	}
+	if c.Pseudonym.KeyID == "" {
+		add("pseudonym.key_id", "missing: name the key (e.g. \"2026-01\") so it can be rotated")
+	}
+	if (c.Pseudonym.KeyFile == "") == (c.Pseudonym.KeyEnv == "") {
+		add("pseudonym", "set exactly one of key_file or key_env (the key itself never goes in this file)")
+	}
+	seen := map[string]bool{}
+	if len(c.Sources) == 0 {
+		add("sources", "no source configured: add at least one (see docs/connectors/)")
+	}
+	for i, s := range c.Sources {
+		p := fmt.Sprintf("sources[%d]", i)
+		if s.ID == "" {
+			add(p+".id", "missing: give the source a short unique id (letters, digits, '-', '_')")
+		} else if !safeName.MatchString(s.ID) {
+			add(p+".id", fmt.Sprintf("%q: use letters, digits, '.', '_' or '-'", s.ID))
+		} else if seen[s.ID] {
+			add(p+".id", fmt.Sprintf("duplicate id %q", s.ID))
+		}
+		seen[s.ID] = true
+		if !contains(knownTypes, s.Type) {
+			add(p+".type", fmt.Sprintf("unknown source type %q (known: %s)", s.Type, strings.Join(knownTypes, ", ")))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ValidateRuntime checks what only the running connector needs.
+func (c *Config) ValidateRuntime() error {
+	var errs []error
+	if len(c.Kafka.Brokers) == 0 {
+		errs = append(errs, errors.New("kafka.brokers: missing: list the national broker addresses (host:port), or pass --brokers"))
+	}
+	if c.StateDir == "" {
+		errs = append(errs, errors.New("state_dir: missing: a local directory for cursors and quarantine, or pass --state-dir"))
+	}
+	return errors.Join(errs...)
+}
+
+// Resolve makes p absolute against the config directory.
+func (c *Config) Resolve(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(c.Dir, p)
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if x == y {
+			return true
+		}
+	}
+	return false
+}
