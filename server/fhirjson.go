@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"encoding/json"
 	"mime"
 	"net/http"
@@ -169,14 +168,4 @@ func notAcceptable(w http.ResponseWriter) {
 		Code:        "not-supported",
 		Diagnostics: "this server only produces FHIR R4 JSON: send Accept: application/fhir+json (or application/json), or _format=json",
 	})
-}
-
-// compactJSON returns b without insignificant whitespace, or an error when b
-// is not JSON.
-func compactJSON(b []byte) ([]byte, error) {
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, b); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }
