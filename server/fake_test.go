@@ -34,7 +34,7 @@ type fakeResource struct {
 	} `json:"study"`
 }
 
-func newFakeBackend(t *testing.T) *fakeBackend {
+func newFakeBackend(t testing.TB) *fakeBackend {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
 	if err != nil || len(files) == 0 {
@@ -132,3 +132,5 @@ func (f *fakeBackend) Indicators(ctx context.Context, year int, establishment st
 }
 
 func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
+
+type contextT = context.Context

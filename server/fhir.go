@@ -81,51 +81,100 @@ func (s *srv) metadata(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, ct, s.capabilityStatement(r))
 }
 
-func (s *srv) capabilityStatement(r *http.Request) map[string]any {
-	interactions := []map[string]string{{"code": "read"}, {"code": "search-type"}}
-	return map[string]any{
-		"resourceType": "CapabilityStatement",
-		"name":         "It4ctNationalServer",
-		"title":        "it4ct national FHIR API",
-		"status":       "active",
-		"date":         s.started.UTC().Format(time.RFC3339),
-		"publisher":    "FR-IT4CT",
-		"kind":         "instance",
-		"software":     map[string]string{"name": "it4ct", "version": s.opts.Version},
-		"implementation": map[string]string{
-			"description": "it4ct national server: research studies and subjects reported by French health establishments",
-			"url":         s.fhirBase(r),
+type capabilityStatement struct {
+	ResourceType   string           `json:"resourceType"`
+	Name           string           `json:"name"`
+	Title          string           `json:"title"`
+	Status         string           `json:"status"`
+	Date           string           `json:"date"`
+	Publisher      string           `json:"publisher"`
+	Kind           string           `json:"kind"`
+	Software       csSoftware       `json:"software"`
+	Implementation csImplementation `json:"implementation"`
+	FHIRVersion    string           `json:"fhirVersion"`
+	Format         []string         `json:"format"`
+	Rest           []csRest         `json:"rest"`
+}
+
+type csSoftware struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+type csImplementation struct {
+	Description string `json:"description"`
+	URL         string `json:"url"`
+}
+
+type csRest struct {
+	Mode          string       `json:"mode"`
+	Documentation string       `json:"documentation"`
+	Resource      []csResource `json:"resource"`
+}
+
+type csResource struct {
+	Type         string          `json:"type"`
+	Interaction  []csInteraction `json:"interaction"`
+	Versioning   string          `json:"versioning"`
+	ReadHistory  bool            `json:"readHistory"`
+	UpdateCreate bool            `json:"updateCreate"`
+	SearchParam  []csSearchParam `json:"searchParam"`
+}
+
+type csInteraction struct {
+	Code string `json:"code"`
+}
+
+type csSearchParam struct {
+	Name          string `json:"name"`
+	Definition    string `json:"definition"`
+	Type          string `json:"type"`
+	Documentation string `json:"documentation"`
+}
+
+// capabilityStatement describes this server: what the handlers of this
+// file do, nothing more.
+func (s *srv) capabilityStatement(r *http.Request) capabilityStatement {
+	interactions := []csInteraction{{Code: "read"}, {Code: "search-type"}}
+	return capabilityStatement{
+		ResourceType: "CapabilityStatement",
+		Name:         "It4ctNationalServer",
+		Title:        "it4ct national FHIR API",
+		Status:       "active",
+		Date:         s.started.UTC().Format(time.RFC3339),
+		Publisher:    "FR-IT4CT",
+		Kind:         "instance",
+		Software:     csSoftware{Name: "it4ct", Version: s.opts.Version},
+		Implementation: csImplementation{
+			Description: "it4ct national server: research studies and subjects reported by French health establishments",
+			URL:         s.fhirBase(r),
 		},
-		"fhirVersion": "4.0.1",
-		"format":      []string{"json"},
-		"rest": []map[string]any{{
-			"mode":          "server",
-			"documentation": "Read-only. Searches are strict: unknown parameters are rejected with 400 unless the request carries Prefer: handling=lenient. No paging: a search returns every match.",
-			"resource": []map[string]any{
+		FHIRVersion: "4.0.1",
+		Format:      []string{"json"},
+		Rest: []csRest{{
+			Mode:          "server",
+			Documentation: "Read-only. Searches are strict: unknown parameters are rejected with 400 unless the request carries Prefer: handling=lenient. No paging: a search returns every match.",
+			Resource: []csResource{
 				{
-					"type":         "ResearchStudy",
-					"interaction":  interactions,
-					"versioning":   "no-version",
-					"readHistory":  false,
-					"updateCreate": false,
-					"searchParam": []map[string]string{{
-						"name":          "identifier",
-						"definition":    "http://hl7.org/fhir/SearchParameter/ResearchStudy-identifier",
-						"type":          "token",
-						"documentation": "system|value, |value (no system) or value (any system); comma for OR",
+					Type:        "ResearchStudy",
+					Interaction: interactions,
+					Versioning:  "no-version",
+					SearchParam: []csSearchParam{{
+						Name:          "identifier",
+						Definition:    "http://hl7.org/fhir/SearchParameter/ResearchStudy-identifier",
+						Type:          "token",
+						Documentation: "system|value, |value (no system) or value (any system); comma for OR",
 					}},
 				},
 				{
-					"type":         "ResearchSubject",
-					"interaction":  interactions,
-					"versioning":   "no-version",
-					"readHistory":  false,
-					"updateCreate": false,
-					"searchParam": []map[string]string{{
-						"name":          "study",
-						"definition":    "http://hl7.org/fhir/SearchParameter/ResearchSubject-study",
-						"type":          "reference",
-						"documentation": "ResearchStudy/{id} or {id}; comma for OR",
+					Type:        "ResearchSubject",
+					Interaction: interactions,
+					Versioning:  "no-version",
+					SearchParam: []csSearchParam{{
+						Name:          "study",
+						Definition:    "http://hl7.org/fhir/SearchParameter/ResearchSubject-study",
+						Type:          "reference",
+						Documentation: "ResearchStudy/{id} or {id}; comma for OR",
 					}},
 				},
 			},
@@ -169,7 +218,7 @@ func (s *srv) read(resourceType string) http.Handler {
 			s.backendFailed(w, r, ct, "read "+resourceType, fmt.Errorf("stored resource is malformed: %w", err))
 			return
 		}
-		if head.Meta != nil && head.Meta.VersionID != "" {
+		if head.Meta != nil && idPattern.MatchString(head.Meta.VersionID) {
 			w.Header().Set("ETag", `W/"`+head.Meta.VersionID+`"`)
 		}
 		if head.Meta != nil && head.Meta.LastUpdated != "" {
