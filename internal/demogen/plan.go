@@ -200,12 +200,12 @@ var edgeSingles = []sh{
 var drawCounts = map[*Establishment]int{e1: 10, e2: 11, e3: 13}
 
 var (
-	syll       = []string{"AL", "BE", "CA", "DO", "E", "FI", "GA", "HE", "I", "LU", "MA", "NO", "O", "PRI", "QUA", "RA", "SO", "TE", "U", "VA", "XE", "ZO", "TRI", "CO", "NE", "STA", "ME", "LI"}
-	chuConds   = []string{"l'insuffisance cardiaque à fraction d'éjection préservée", "l'accident vasculaire cérébral ischémique", "le sepsis en réanimation", "la bronchiolite du nourrisson", "le diabète de type 1 de l'enfant", "la maladie de Parkinson débutante", "la BPCO sévère", "la polyarthrite rhumatoïde", "la fracture de l'extrémité supérieure du fémur du sujet âgé", "la maladie de Crohn", "l'insuffisance rénale chronique", "la sclérose en plaques rémittente", "la drépanocytose", "l'obésité sévère de l'adolescent", "la fibrillation atriale", "la douleur post-opératoire en chirurgie orthopédique", "la prématurité extrême", "l'épilepsie pharmacorésistante", "la cirrhose décompensée", "la dépression résistante", "le cœur pulmonaire chronique", "la mucoviscidose", "les infections urinaires à entérobactéries"}
+	syll        = []string{"AL", "BE", "CA", "DO", "E", "FI", "GA", "HE", "I", "LU", "MA", "NO", "O", "PRI", "QUA", "RA", "SO", "TE", "U", "VA", "XE", "ZO", "TRI", "CO", "NE", "STA", "ME", "LI"}
+	chuConds    = []string{"l'insuffisance cardiaque à fraction d'éjection préservée", "l'accident vasculaire cérébral ischémique", "le sepsis en réanimation", "la bronchiolite du nourrisson", "le diabète de type 1 de l'enfant", "la maladie de Parkinson débutante", "la BPCO sévère", "la polyarthrite rhumatoïde", "la fracture de l'extrémité supérieure du fémur du sujet âgé", "la maladie de Crohn", "l'insuffisance rénale chronique", "la sclérose en plaques rémittente", "la drépanocytose", "l'obésité sévère de l'adolescent", "la fibrillation atriale", "la douleur post-opératoire en chirurgie orthopédique", "la prématurité extrême", "l'épilepsie pharmacorésistante", "la cirrhose décompensée", "la dépression résistante", "le cœur pulmonaire chronique", "la mucoviscidose", "les infections urinaires à entérobactéries"}
 	cancerConds = []string{"le cancer du sein triple négatif", "le cancer bronchique non à petites cellules", "le cancer colorectal métastatique", "le cancer de la prostate résistant à la castration", "le cancer de l'ovaire en rechute", "le lymphome diffus à grandes cellules B", "le mélanome avancé", "le glioblastome", "le carcinome hépatocellulaire", "le cancer du pancréas localement avancé", "les sarcomes des tissus mous", "le cancer de l'endomètre", "les tumeurs ORL", "le myélome multiple", "le cancer du col de l'utérus", "le cancer gastrique HER2 positif"}
-	drugs      = []string{"un anticorps anti-PD-1", "une immunothérapie néoadjuvante", "un inhibiteur de tyrosine kinase", "une radiothérapie hypofractionnée", "un anticoagulant oral direct", "une corticothérapie courte", "une stimulation cérébrale profonde", "un programme d'activité physique adaptée", "une antibiothérapie de 7 jours", "un anticorps conjugué", "une chimiothérapie métronomique", "une désescalade thérapeutique", "un dispositif de télésurveillance", "une vaccination thérapeutique"}
-	firstNames = []string{"Camille", "Claire", "Julien", "Hélène", "Marc", "Sophie", "Thomas", "Élise", "Antoine", "Nadia", "Pierre", "Inès", "Olivier", "Léa", "Yannick", "Agnès", "Karim", "Mathilde"}
-	lastNames  = []string{"Morvan", "Lestrade", "Bonnafoux", "Quéré", "Delarive", "Ferrandi", "Guillou", "Maréchaux", "Pélissier", "Raynaud-Tessier", "Vautrin", "Le Goff", "Chastel", "Dumonteil", "Barthès", "Nicolaÿ", "Serreau", "Aubertin"}
+	drugs       = []string{"un anticorps anti-PD-1", "une immunothérapie néoadjuvante", "un inhibiteur de tyrosine kinase", "une radiothérapie hypofractionnée", "un anticoagulant oral direct", "une corticothérapie courte", "une stimulation cérébrale profonde", "un programme d'activité physique adaptée", "une antibiothérapie de 7 jours", "un anticorps conjugué", "une chimiothérapie métronomique", "une désescalade thérapeutique", "un dispositif de télésurveillance", "une vaccination thérapeutique"}
+	firstNames  = []string{"Camille", "Claire", "Julien", "Hélène", "Marc", "Sophie", "Thomas", "Élise", "Antoine", "Nadia", "Pierre", "Inès", "Olivier", "Léa", "Yannick", "Agnès", "Karim", "Mathilde"}
+	lastNames   = []string{"Morvan", "Lestrade", "Bonnafoux", "Quéré", "Delarive", "Ferrandi", "Guillou", "Maréchaux", "Pélissier", "Raynaud-Tessier", "Vautrin", "Le Goff", "Chastel", "Dumonteil", "Barthès", "Nicolaÿ", "Serreau", "Aubertin"}
 )
 
 // buildPlan builds the whole plan deterministically from seed.
@@ -400,8 +400,13 @@ func (g *gen) fromSpec(spec sh) *Study {
 		s.ANSM = s.Submitted.AddDate(0, 0, 30+g.r.IntN(40))
 	}
 	if s.Category == "CTR" {
-		s.EUAuth = s.Submitted.AddDate(0, 0, 60+g.r.IntN(50))
-		s.CPP = time.Time{}
+		auth := s.Submitted.AddDate(0, 0, 60+g.r.IntN(50))
+		if s.Submitted.Before(mustDate("2022-02-01")) {
+			s.ANSM = auth // authorised under the directive, transitioned later
+		} else {
+			s.EUAuth = auth
+			s.CPP = time.Time{}
+		}
 	}
 	if first.IsZero() {
 		// awaiting authorisation: no decision yet
