@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -173,7 +174,10 @@ func (p *Producer) EnsureTopics(ctx context.Context, topics ...string) error {
 	if err != nil {
 		return fmt.Errorf("create topics %v: %w", topics, err)
 	}
-	var errs []error
+	var (
+		errs    []error
+		existed []string
+	)
 	for _, t := range topics {
 		r, ok := resps[t]
 		switch {
@@ -182,11 +186,36 @@ func (p *Producer) EnsureTopics(ctx context.Context, topics ...string) error {
 		case r.Err == nil:
 			p.cfg.log.Info("created topic", "topic", t, "partitions", p.cfg.partitions)
 		case errors.Is(r.Err, kerr.TopicAlreadyExists):
+			existed = append(existed, t)
 		default:
 			errs = append(errs, fmt.Errorf("create topic %s: %w (%s)", t, r.Err, r.ErrMessage))
 		}
 	}
+	if len(errs) == 0 && len(existed) > 0 {
+		p.warnNotCompacted(ctx, adm, existed)
+	}
 	return errors.Join(errs...)
+}
+
+// warnNotCompacted logs topics created by someone else without compaction:
+// they work, but keep every version of every resource forever.
+func (p *Producer) warnNotCompacted(ctx context.Context, adm *kadm.Client, topics []string) {
+	rcs, err := adm.DescribeTopicConfigs(ctx, topics...)
+	if err != nil {
+		p.cfg.log.Debug("cannot check the cleanup policy of existing topics", "err", err)
+		return
+	}
+	for _, rc := range rcs {
+		if rc.Err != nil {
+			continue
+		}
+		for _, c := range rc.Configs {
+			if c.Key == "cleanup.policy" && (c.Value == nil || !strings.Contains(*c.Value, "compact")) {
+				p.cfg.log.Warn("existing topic is not compacted: set cleanup.policy=compact on it",
+					"topic", rc.Name, "cleanup_policy", c.Value)
+			}
+		}
+	}
 }
 
 // Publish produces msgs and returns once the broker has acknowledged every
