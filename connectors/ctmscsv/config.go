@@ -454,7 +454,11 @@ func closest(s string, candidates []string) (string, bool) {
 	k := foldWord(s)
 	best, bestD := "", -1
 	for _, c := range candidates {
-		d := editDistance(k, foldWord(c))
+		fc := foldWord(c)
+		d := editDistance(k, fc)
+		if min(len(k), len(fc)) >= 3 && (strings.HasPrefix(k, fc) || strings.HasPrefix(fc, k)) {
+			d = min(d, 1) // "nct_id" for "nct"
+		}
 		if bestD < 0 || d < bestD {
 			best, bestD = c, d
 		}

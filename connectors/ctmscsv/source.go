@@ -26,16 +26,15 @@ type Source struct {
 	vocabs     map[string]vocab
 
 	// Per-run state, reset by Open.
-	stage   int // stageStudies, stageInclusions, stageDone
-	cur     *csvFile
-	skip    int    // rows of cur starting on or before this line are not emitted
-	silent  bool   // studies pass that only rebuilds the index
-	resume  cursor // cursor given to Open, for the inclusions file
+	stage    int // stageStudies, stageInclusions, stageDone
+	cur      *csvFile
+	skip     int    // rows of cur starting on or before this line are not emitted
+	silent   bool   // studies pass that only rebuilds the index
+	resume   cursor // cursor given to Open, for the inclusions file
 	studySHA string
-	index   map[string]canonical.Identifiers // study reference -> identifiers
-	seen    map[string]int                   // study reference -> line of its row
-	bad     map[string]int                   // study reference -> line of its rejected row
-	pending []canonical.Reject               // not used across batches; kept nil
+	index    map[string]canonical.Identifiers // study reference -> identifiers
+	seen     map[string]int                   // study reference -> line of its row
+	bad      map[string]int                   // study reference -> line of its rejected row
 }
 
 const (
