@@ -2,8 +2,30 @@
 // ResearchSubject resources (and back), with deterministic resource ids,
 // keyed pseudonyms for subjects and validation of everything emitted.
 //
-// CONTRACT STUB: the signatures in this file are the contract other packages
-// code against; the bodies are filled in by the mapping work.
+// Resources (built with github.com/samply/golang-fhir-models, never relying
+// on its zero values, and checked by Validate before they leave Map):
+//   - national ResearchStudy (id NationalStudyID, "st-…"): identifiers (EU CT,
+//     ID-RCB, EudraCT, NCT, sponsor code with its assigner), title, status,
+//     phase (HL7 research-study-phase), category (project CodeSystem + the
+//     ECLAIRE regulation code), sponsor (R5 associatedParty extension: name,
+//     role lead-sponsor, classifier academic/industry, party by FINESS; R4
+//     sponsor too when a FINESS is known), international flag, recruitment
+//     (R5: targetNumber = global target, actualNumber = global actual), French
+//     target (project extension), dated milestones (R5 progressStatus, one per
+//     milestone, state from the project milestone CodeSystem, actual = true,
+//     period.start = date).
+//   - site-level ResearchStudy (id SiteStudyID, "ss-…"): the same identifiers,
+//     status, partOf the national study, site = logical reference by FINESS,
+//     role (project extension), site target (R5 recruitment.targetNumber) and
+//     site milestones contract-sent, contract-signed, site-opened,
+//     first-inclusion, site-closed (R5 progressStatus).
+//   - ResearchSubject (id SubjectID, "sj-…"): status, study =
+//     "ResearchStudy/<site study id>", individual = logical reference holding
+//     only the pseudonym identifier, period.start = inclusion date. Screen
+//     failures are published (ineligible); the indicators exclude them.
+//
+// No free text is published except the study title and the sponsor name.
+// Status tables are in mapper.go; every URL is in systems.go.
 package mapping
 
 import (

@@ -3,6 +3,7 @@ package mapping
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -261,7 +262,9 @@ func (m *Mapper) mapStudy(s *canonical.Study) (Resource, []Issue) {
 	is.checkCount("Study.TargetFrance", s.TargetFrance)
 	is.checkCount("Study.TargetGlobal", s.TargetGlobal)
 	is.checkCount("Study.ActualGlobal", s.ActualGlobal)
-	for ms, d := range s.Milestones {
+	msKeys := slices.Sorted(maps.Keys(s.Milestones))
+	for _, ms := range msKeys {
+		d := s.Milestones[ms]
 		if !slices.Contains(canonical.Milestones, ms) {
 			is.add("Study.Milestones", "unknown-code", fmt.Sprintf("milestone %q is not a canonical milestone", clip(string(ms))), "")
 		}
