@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -98,7 +99,7 @@ func Run(ctx context.Context, o Options) (err error) {
 		return fmt.Errorf("HTTP address %s: %w (pass --http-addr with a free port)", o.HTTPAddr, err)
 	}
 	httpAddr := ln.Addr().String()
-	h := server.New(svc, server.Options{Logger: log.With("component", "server"), Ready: ready.Load, BaseURL: "http://" + httpAddr + "/fhir", Version: o.Version})
+	h := server.New(svc, server.Options{Logger: log.With("component", "server"), Ready: ready.Load, BaseURL: "http://" + httpAddr, Version: o.Version})
 	srv := server.NewHTTPServer(httpAddr, h)
 	var wg sync.WaitGroup
 	errc := make(chan error, 4)
@@ -113,9 +114,10 @@ func Run(ctx context.Context, o Options) (err error) {
 		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer scancel()
 		_ = srv.Shutdown(sctx)
+		wg.Wait()
 	}()
 
-	prod, err := stream.NewProducer(ctx, brokers, stream.WithLogger(log.With("component", "producer")))
+	prod, err := stream.NewProducer(ctx, brokers, stream.ProducerLogger(log.With("component", "producer")))
 	if err != nil {
 		return err
 	}
@@ -130,14 +132,15 @@ func Run(ctx context.Context, o Options) (err error) {
 
 	aggCtx, aggCancel := context.WithCancel(ctx)
 	defer aggCancel()
-	wg.Add(1)
+	var aggWG sync.WaitGroup
+	aggWG.Add(1)
 	go func() {
-		defer wg.Done()
+		defer aggWG.Done()
 		if err := stream.Consume(aggCtx, stream.ConsumerConfig{Brokers: brokers, Logger: log.With("component", "aggregator")}, svc); err != nil {
 			errc <- fmt.Errorf("aggregator: %w", err)
 		}
 	}()
-	defer func() { aggCancel(); wg.Wait() }()
+	defer func() { aggCancel(); aggWG.Wait() }()
 
 	fmt.Fprintf(out, "it4ct demo\n  data dir     %s\n  kafka broker %s (Kafka protocol; try: kcat -b %s -L)\n  national db  %s\n  HTTP server  http://%s  (FHIR at /fhir, indicators at /api/v1/indicators)\n\n",
 		o.DataDir, brokers[0], brokers[0], dbPath, httpAddr)
@@ -170,6 +173,11 @@ func Run(ctx context.Context, o Options) (err error) {
 				fmt.Fprintf(out, " (quarantine: %s)", conn.Quarantines()[id].Path())
 			}
 			fmt.Fprintln(out)
+			if entries, err := conn.Quarantines()[id].List(); err == nil {
+				for _, e := range entries {
+					fmt.Fprintf(out, "      rejected: %s\n", e.Message)
+				}
+			}
 		}
 	}
 
@@ -182,8 +190,7 @@ func Run(ctx context.Context, o Options) (err error) {
 	if err := PrintSummary(ctx, out, svc, cfgs, Years); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "\nTry:\n  curl -s http://%s/readyz\n  curl -s 'http://%s/api/v1/indicators?year=2024&establishment=%s'\n  curl -s 'http://%s/fhir/ResearchStudy?identifier=%s'\n\nCtrl-C to stop.\n",
-		httpAddr, httpAddr, cfgs[0].Establishment.FINESS, httpAddr, "https://clinicaltrials.gov/nctid|NCT...")
+	printTry(ctx, out, st, httpAddr, brokers[0], cfgs[0].Establishment.FINESS)
 	if o.OnReady != nil {
 		o.OnReady(httpAddr, brokers[0])
 	}
@@ -279,4 +286,31 @@ func FindDemoDir() (string, error) {
 			return "", fmt.Errorf("testdata/demo not found from %s: run the demo inside the it4ct checkout or pass --demo-dir", wd)
 		}
 	}
+}
+
+// printTry shows curl and kcat commands on real data of this run.
+func printTry(ctx context.Context, out io.Writer, st store.Store, httpAddr, kafkaAddr, finess string) {
+	id, ident := "", ""
+	if vs, err := st.NationalStudies(ctx); err == nil {
+		for _, v := range vs {
+			if id != "" {
+				break
+			}
+			full, err := st.NationalStudyVersions(ctx, v.ID)
+			if err != nil || len(full) == 0 {
+				continue
+			}
+			for _, i := range full[0].Identifiers {
+				if id == "" && strings.HasSuffix(i.System, "/nctid") {
+					id, ident = v.ID, i.System+"|"+i.Value
+				}
+			}
+		}
+	}
+	fmt.Fprintf(out, "\nTry:\n  curl -s http://%s/readyz\n  curl -s 'http://%s/api/v1/indicators?year=2024&establishment=%s'\n", httpAddr, httpAddr, finess)
+	if id != "" {
+		fmt.Fprintf(out, "  curl -s 'http://%s/fhir/ResearchStudy?identifier=%s'\n  curl -s http://%s/fhir/ResearchStudy/%s\n  curl -s 'http://%s/fhir/ResearchSubject?study=ResearchStudy/%s'\n",
+			httpAddr, ident, httpAddr, id, httpAddr, id)
+	}
+	fmt.Fprintf(out, "  kcat -b %s -L\n  kcat -b %s -C -t %s -e\n\nCtrl-C to stop.\n", kafkaAddr, kafkaAddr, stream.Topic(finess, "ResearchStudy"))
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"golang.org/x/text/encoding/charmap"
 )
 
 // readAllWithKafkaGo reads every record of every it4ct site topic with an
@@ -91,7 +92,7 @@ func identifyingValues(t *testing.T) []string {
 				t.Fatal(err)
 			}
 			// Subject ids of the inclusions file.
-			collectColumn(t, filepath.Join(c.Dir, settings.Inclusions.Path), settings.Inclusions.Separator, settings.Inclusions.Columns["subject_id"], set)
+			collectColumn(t, filepath.Join(c.Dir, settings.Inclusions.Path), settings.Inclusions.Separator, settings.Inclusions.Encoding, settings.Inclusions.Columns["subject_id"], set)
 		}
 	}
 	var out []string
@@ -104,9 +105,18 @@ func identifyingValues(t *testing.T) []string {
 	return out
 }
 
-func collectColumn(t *testing.T, path, sep, header string, set map[string]bool) {
+func collectColumn(t *testing.T, path, sep, enc, header string, set map[string]bool) {
 	t.Helper()
 	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch strings.ToLower(enc) {
+	case "windows-1252", "cp1252":
+		b, err = charmap.Windows1252.NewDecoder().Bytes(b)
+	case "iso-8859-1", "latin-1", "latin1":
+		b, err = charmap.ISO8859_1.NewDecoder().Bytes(b)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -114,7 +114,7 @@ func Run(ctx context.Context, j Job) (Stats, error) {
 			}
 			for _, r := range rejects {
 				st.ByCode[r.Code]++
-				log.Warn("record rejected", "code", r.Code, "at", r.Prov.String(), "column", r.Column, "record_key", r.Prov.RecordKey)
+				log.Debug("record rejected", "code", r.Code, "at", r.Prov.String(), "column", r.Column, "record_key", r.Prov.RecordKey)
 			}
 			st.Rejects += len(rejects)
 		}
@@ -129,6 +129,9 @@ func Run(ctx context.Context, j Job) (Stats, error) {
 		}
 	}
 	st.Duration = time.Since(start)
+	if st.Rejects > 0 {
+		log.Warn("records rejected and kept in the quarantine", "rejects", st.Rejects, "quarantine", j.Quarantine.Path())
+	}
 	log.Info("source run done", "records", st.Records, "published", st.Published, "rejects", st.Rejects, "duration", st.Duration)
 	return st, nil
 }

@@ -85,7 +85,7 @@ column mapping against your export.`,
 				if err := cfg.ValidateRuntime(); err != nil {
 					return err
 				}
-				prod, err := stream.NewProducer(ctx, cfg.Kafka.Brokers, stream.WithLogger(log))
+				prod, err := stream.NewProducer(ctx, cfg.Kafka.Brokers, stream.ProducerLogger(log))
 				if err != nil {
 					return err
 				}

@@ -77,7 +77,7 @@ func newServeCmd(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("--http-addr %s: %w", addr, err)
 			}
-			base := "http://" + ln.Addr().String() + "/fhir"
+			base := "http://" + ln.Addr().String()
 			srv := server.NewHTTPServer(ln.Addr().String(), server.New(indicators.New(st), server.Options{Logger: log, Ready: func() bool { return true }, BaseURL: base, Version: version}))
 			fmt.Fprintf(cmd.OutOrStdout(), "serving on http://%s\n", ln.Addr())
 			errc := make(chan error, 1)

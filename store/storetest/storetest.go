@@ -450,11 +450,11 @@ func testInclusionCounts(t *testing.T, open func(t *testing.T) store.Store) {
 	st := open(t)
 	defer st.Close()
 	apply(t, st, []store.Change{
-		subject(estA, "p1", "sa", "2023-12-31", "included"),     // before the range
-		subject(estA, "p2", "sa", "2024-01-01", "included"),     // first day: counts
-		subject(estA, "p3", "sa", "2024-12-31", "withdrawn"),    // last day, withdrawn: counts
+		subject(estA, "p1", "sa", "2023-12-31", "included"),      // before the range
+		subject(estA, "p2", "sa", "2024-01-01", "included"),      // first day: counts
+		subject(estA, "p3", "sa", "2024-12-31", "withdrawn"),     // last day, withdrawn: counts
 		subject(estA, "p4", "sa", "2024-06-01", "screen-failed"), // never counts
-		subject(estA, "p5", "sa", "", "included"),               // no date: never counts
+		subject(estA, "p5", "sa", "", "included"),                // no date: never counts
 		subject(estA, "p6", "sb", "2024-06-01", "completed"),
 		subject(estB, "p7", "sa", "2024-06-01", "included"),
 		subject(estA, "p8", "sa", "2025-01-01", "included"), // after the range
