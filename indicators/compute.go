@@ -213,6 +213,12 @@ func (s *Service) Indicators(ctx context.Context, year int, establishment string
 	}
 	now := s.now().UTC()
 	if establishment != "" {
+		if !n.ests[establishment] {
+			// Never seen, neither as a publishing site nor as a sponsor:
+			// say so (the API answers 404) rather than show zeros that look
+			// like a connected establishment without activity.
+			return nil, nil
+		}
 		r := Row{Year: year, Establishment: establishment}
 		if got := rows[establishment]; got != nil {
 			r = *got

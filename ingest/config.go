@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 
@@ -97,9 +98,82 @@ func DecodeConfig(b []byte) (Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(&cfg); err != nil {
-		return Config{}, err
+		return Config{}, friendlyYAMLError(err)
 	}
 	return cfg, nil
+}
+
+var unknownFieldRe = regexp.MustCompile(`field (\S+) not found in type ingest\.(\w+)`)
+
+// friendlyYAMLError rewrites yaml's "field x not found in type ingest.T"
+// into the keys the operator can use, with a suggestion.
+func friendlyYAMLError(err error) error {
+	known := map[string]any{"Config": Config{}, "Establishment": Establishment{}, "PseudonymConf": PseudonymConf{},
+		"KafkaConf": KafkaConf{}, "SourceConfig": SourceConfig{}}
+	msg := unknownFieldRe.ReplaceAllStringFunc(err.Error(), func(m string) string {
+		sub := unknownFieldRe.FindStringSubmatch(m)
+		keys := yamlKeys(known[sub[2]])
+		s := fmt.Sprintf("unknown key %q (known keys here: %s)", sub[1], strings.Join(keys, ", "))
+		if best := closest(sub[1], keys); best != "" {
+			s += fmt.Sprintf("; did you mean %q?", best)
+		}
+		return s
+	})
+	return errors.New(msg)
+}
+
+func yamlKeys(v any) []string {
+	if v == nil {
+		return nil
+	}
+	t := reflect.TypeOf(v)
+	var out []string
+	for i := 0; i < t.NumField(); i++ {
+		tag := strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]
+		if tag != "" && tag != "-" {
+			out = append(out, tag)
+		}
+	}
+	return out
+}
+
+// closest returns the candidate nearest to s, or "" when none is close;
+// "config" for "settings" is a known confusion.
+func closest(s string, cands []string) string {
+	if s == "config" || s == "configuration" {
+		for _, c := range cands {
+			if c == "settings" {
+				return c
+			}
+		}
+	}
+	best, bestD := "", 3
+	for _, c := range cands {
+		if d := levenshtein(s, c); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+func levenshtein(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 // Validate reports every problem at once, each with its YAML path and a

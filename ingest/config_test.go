@@ -21,7 +21,8 @@ func TestConfigErrorsNameThePath(t *testing.T) {
 		name, yaml string
 		want       []string
 	}{
-		{"unknown key", "establisment: {}\n", []string{"field establisment not found"}},
+		{"unknown key", "establisment: {}\n", []string{`unknown key "establisment" (known keys here: establishment, pseudonym, kafka, state_dir, sources); did you mean "establishment"?`}},
+		{"config instead of settings", "sources: [{id: a, type: ctms-csv, config: {}}]\n", []string{`unknown key "config" (known keys here: id, type, settings); did you mean "settings"?`}},
 		{"everything wrong", "establishment: {finess: '12'}\npseudonym: {key_file: a, key_env: B}\nsources: [{id: 'a b', type: redcapp}]\n", []string{
 			`establishment.finess: "12" is not a FINESS number`,
 			"pseudonym.key_id: missing",

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -22,6 +25,8 @@ func newConnectCmd(g *globalFlags) *cobra.Command {
 		stateDir string
 		dryRun   bool
 		interval time.Duration
+		show     int
+		dry      *countingPublisher
 	)
 	cmd := &cobra.Command{
 		Use:   "connect --config FILE",
@@ -66,15 +71,24 @@ column mapping against your export.`,
 				if cfg.Pseudonym.KeyID == "" {
 					cfg.Pseudonym.KeyID = "dry-run"
 				}
+				if cfg.Pseudonym.KeyFile != "" || os.Getenv(cfg.Pseudonym.KeyEnv) != "" {
+					// Check the real key too: a dry run must catch what the real run would refuse.
+					if key, err = mapping.LoadPseudonymKey(cfg.Pseudonym.KeyID, cfg.Resolve(cfg.Pseudonym.KeyFile), cfg.Pseudonym.KeyEnv); err != nil {
+						return fmt.Errorf("pseudonym key: %w", err)
+					}
+				} else {
+					fmt.Fprintf(out, "note: pseudonym key not available (%s); using a throw-away key for this dry run\n", keyWhere(cfg.Pseudonym))
+					secret := make([]byte, 32)
+					_, _ = rand.Read(secret)
+					if key, err = mapping.NewPseudonymKey("dry-run", secret); err != nil {
+						return err
+					}
+				}
 				if (cfg.Pseudonym.KeyFile == "") == (cfg.Pseudonym.KeyEnv == "") {
-					cfg.Pseudonym.KeyEnv = "IT4CT_DRY_RUN_KEY"
+					cfg.Pseudonym.KeyEnv = "IT4CT_DRY_RUN_KEY" // placeholder so that validation passes; the throw-away key is used
 				}
-				secret := make([]byte, 32)
-				_, _ = rand.Read(secret)
-				if key, err = mapping.NewPseudonymKey("dry-run", secret); err != nil {
-					return err
-				}
-				pub = &countingPublisher{}
+				dry = &countingPublisher{show: show}
+				pub = dry
 			} else {
 				if err := cfg.Validate(sourceFactories().Types()); err != nil {
 					return err
@@ -101,7 +115,12 @@ column mapping against your export.`,
 			}
 			for {
 				stats, err := conn.RunOnce(ctx)
-				printStats(out, cfg, conn, stats, dryRun)
+				if err == nil || anyRecords(stats) {
+					printStats(out, cfg, conn, stats, dryRun)
+				}
+				if dry != nil {
+					dry.print(out)
+				}
 				if err != nil {
 					return err
 				}
@@ -122,6 +141,7 @@ column mapping against your export.`,
 	f.StringVar(&stateDir, "state-dir", "", "directory for cursors and quarantine (overrides state_dir)")
 	f.BoolVar(&dryRun, "dry-run", false, "read and map everything, print what would be published and rejected; publish nothing, move no cursor")
 	f.DurationVar(&interval, "interval", 0, "run again every interval (e.g. 15m); 0 runs once and exits")
+	f.IntVar(&show, "show", 1, "with --dry-run: print this many example resources of each type that would be published")
 	_ = cmd.MarkFlagRequired("config")
 	return cmd
 }
@@ -156,10 +176,59 @@ func printStats(out interface{ Write([]byte) (int, error) }, cfg ingest.Config, 
 	}
 }
 
-// countingPublisher accepts everything and publishes nothing (dry run).
-type countingPublisher struct{ n int }
+// countingPublisher accepts everything and publishes nothing (dry run); it
+// keeps a few examples of each topic to show.
+type countingPublisher struct {
+	show     int
+	counts   map[string]int
+	examples map[string][][]byte
+	topics   []string
+}
 
 func (p *countingPublisher) Publish(_ context.Context, msgs []stream.Message) error {
-	p.n += len(msgs)
+	if p.counts == nil {
+		p.counts, p.examples = map[string]int{}, map[string][][]byte{}
+	}
+	for _, m := range msgs {
+		if _, seen := p.counts[m.Topic]; !seen {
+			p.topics = append(p.topics, m.Topic)
+		}
+		p.counts[m.Topic]++
+		if len(p.examples[m.Topic]) < p.show {
+			p.examples[m.Topic] = append(p.examples[m.Topic], m.Value)
+		}
+	}
 	return nil
+}
+
+func (p *countingPublisher) print(out io.Writer) {
+	for _, t := range p.topics {
+		fmt.Fprintf(out, "\nwould publish %d messages to %s", p.counts[t], t)
+		for _, ex := range p.examples[t] {
+			var buf bytes.Buffer
+			if json.Indent(&buf, ex, "  ", "  ") == nil {
+				fmt.Fprintf(out, "\n  example:\n  %s", buf.String())
+			}
+		}
+		fmt.Fprintln(out)
+	}
+}
+
+func anyRecords(stats map[string]ingest.Stats) bool {
+	for _, s := range stats {
+		if s.Records > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func keyWhere(p ingest.PseudonymConf) string {
+	if p.KeyFile != "" {
+		return "key_file " + p.KeyFile
+	}
+	if p.KeyEnv != "" {
+		return "environment variable " + p.KeyEnv + " is not set"
+	}
+	return "no key_file or key_env configured"
 }
