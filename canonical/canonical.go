@@ -157,7 +157,7 @@ type Study struct {
 	SponsorType   SponsorType
 	Category      Category
 	Phase         Phase
-	International bool
+	International *bool // nil: unknown (the source does not say)
 	TargetFrance  *int
 	TargetGlobal  *int
 	ActualGlobal  *int

@@ -67,7 +67,10 @@ func DecodeResearchStudy(b []byte) (StudyView, error) {
 				return StudyView{}, err
 			}
 		case ExtInternational:
-			st.International = e.ValueBoolean != nil && *e.ValueBoolean
+			if e.ValueBoolean != nil {
+				b := *e.ValueBoolean
+				st.International = &b
+			}
 		case ExtTargetFrance:
 			st.TargetFrance = copyInt(e.ValueUnsignedInt)
 		case ExtRecruitment:

@@ -324,7 +324,9 @@ func (m *Mapper) mapStudy(s *canonical.Study) (Resource, []Issue) {
 	if party != nil {
 		rs.Extension = append(rs.Extension, fhir.Extension{Url: ExtAssociatedParty, Extension: party})
 	}
-	rs.Extension = append(rs.Extension, fhir.Extension{Url: ExtInternational, ValueBoolean: ptr(s.International)})
+	if s.International != nil { // unknown: no extension rather than a false "no"
+		rs.Extension = append(rs.Extension, fhir.Extension{Url: ExtInternational, ValueBoolean: ptr(*s.International)})
+	}
 	rs.Extension = append(rs.Extension, recruitment(s.TargetGlobal, s.ActualGlobal)...)
 	if s.TargetFrance != nil {
 		rs.Extension = append(rs.Extension, fhir.Extension{Url: ExtTargetFrance, ValueUnsignedInt: ptr(*s.TargetFrance)})

@@ -104,6 +104,13 @@ func randomRecord(r *rand.Rand, finess string) canonical.Record {
 		n := r.IntN(5000)
 		return &n
 	}
+	triBool := func() *bool { // nil (unknown), true or false
+		if pick(0.3) {
+			return nil
+		}
+		b := pick(0.5)
+		return &b
+	}
 	var ids canonical.Identifiers
 	if pick(0.3) {
 		ids.EUCT = fmt.Sprintf("20%02d-5%05d-%02d-00", r.IntN(30), r.IntN(100000), r.IntN(100))
@@ -129,7 +136,7 @@ func randomRecord(r *rand.Rand, finess string) canonical.Record {
 		s := &canonical.Study{IDs: ids, Status: statuses[r.IntN(len(statuses))], Phase: phases[r.IntN(len(phases))],
 			Category:      []canonical.Category{"", canonical.CatRIPH1, canonical.CatRIPH2, canonical.CatRIPH3, canonical.CatCTR}[r.IntN(5)],
 			SponsorType:   []canonical.SponsorType{"", canonical.SponsorAcademic, canonical.SponsorIndustry}[r.IntN(3)],
-			International: pick(0.5), TargetFrance: num(), TargetGlobal: num(), ActualGlobal: num()}
+			International: triBool(), TargetFrance: num(), TargetGlobal: num(), ActualGlobal: num()}
 		if pick(0.7) {
 			s.Title = fmt.Sprintf("Étude fictive n°%d « test »", r.IntN(1000))
 		}

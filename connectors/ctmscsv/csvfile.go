@@ -91,26 +91,13 @@ func openCSV(ctx context.Context, kind, path string, fc FileConfig, columns map[
 	br := bufio.NewReaderSize(f, 64<<10)
 	enc := strings.ToLower(fc.Encoding)
 	head, _ := br.Peek(3)
-	hasBOM := bytes.Equal(head, utf8BOM)
-	var src io.Reader = br
-	switch enc {
-	case "", "utf-8":
-		c.utf8 = true
-		if hasBOM {
-			br.Discard(3)
-		}
-	case "windows-1252", "iso-8859-1", "latin-1":
-		if hasBOM {
-			return nil, &HeaderError{File: c.name, Path: kind + ".encoding",
-				Reason: fmt.Sprintf("file starts with a UTF-8 byte order mark but the encoding is %s", enc),
-				Fix:    "set encoding: utf-8 under " + kind}
-		}
-		cm := charmap.Windows1252
-		if enc != "windows-1252" {
-			cm = charmap.ISO8859_1
-		}
-		src = transform.NewReader(br, cm.NewDecoder())
+	c.utf8 = enc == "" || enc == "utf-8"
+	if !c.utf8 && bytes.Equal(head, utf8BOM) {
+		return nil, &HeaderError{File: c.name, Path: kind + ".encoding",
+			Reason: fmt.Sprintf("file starts with a UTF-8 byte order mark but the encoding is %s", enc),
+			Fix:    "set encoding: utf-8 under " + kind}
 	}
+	src := decoded(br, enc)
 
 	// Skip the lines before the header.
 	lr := bufio.NewReaderSize(src, 64<<10)
@@ -144,9 +131,12 @@ func openCSV(ctx context.Context, kind, path string, fc FileConfig, columns map[
 			Fix:    "check the file is the right export and header_line is right"}
 	}
 	if pe, ok := errors.AsType[*csv.ParseError](err); ok {
-		return nil, &HeaderError{File: c.name, Line: pe.StartLine + c.offset,
+		c.hline = pe.StartLine + c.offset
+		herr := &HeaderError{File: c.name, Line: c.hline,
 			Reason: "header is not valid CSV: " + pe.Err.Error(),
 			Fix:    fmt.Sprintf("check %s.separator and the quotes in the header", kind)}
+		hints, _ := c.layoutHints(fc, columns)
+		return nil, errors.Join(append(hints, herr)...)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read %s file %s: %w", kind, c.name, err)
@@ -162,18 +152,38 @@ func openCSV(ctx context.Context, kind, path string, fc FileConfig, columns map[
 		}
 		c.header[i] = normHeader(h)
 	}
-	if err := c.resolve(columns); err != nil {
+	if err := c.resolve(fc, columns); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
+// decoded returns br's content decoded to UTF-8 for a file of encoding enc,
+// without a leading UTF-8 byte order mark. Encoding errors are left to the
+// caller (openCSV checks them).
+func decoded(br *bufio.Reader, enc string) io.Reader {
+	switch strings.ToLower(enc) {
+	case "windows-1252":
+		return transform.NewReader(br, charmap.Windows1252.NewDecoder())
+	case "iso-8859-1", "latin-1":
+		return transform.NewReader(br, charmap.ISO8859_1.NewDecoder())
+	}
+	if head, _ := br.Peek(3); bytes.Equal(head, utf8BOM) {
+		br.Discard(3)
+	}
+	return br
+}
+
 func normHeader(h string) string { return norm.NFC.String(strings.TrimSpace(h)) }
 
-// resolve finds every configured column in the header.
-func (c *csvFile) resolve(columns map[string]string) error {
+// resolve finds every configured column in the header. When columns are
+// missing, the errors start with what looks wrong in the file's layout (a
+// separator or header_line setting); when that explains every missing
+// column, only it is reported.
+func (c *csvFile) resolve(fc FileConfig, columns map[string]string) error {
 	c.col = make(map[string]int, len(columns))
 	var errs []error
+	missing := false
 	for _, field := range sortedKeys(columns) {
 		want := normHeader(columns[field])
 		idx := -1
@@ -198,8 +208,138 @@ func (c *csvFile) resolve(columns map[string]string) error {
 		}
 		errs = append(errs, &HeaderError{File: c.name, Line: c.hline, Path: c.kind + ".columns." + field,
 			Reason: fmt.Sprintf("header has no column %q", want), Fix: fix})
+		missing = true
 	}
-	return errors.Join(errs...)
+	if !missing {
+		return errors.Join(errs...)
+	}
+	hints, explained := c.layoutHints(fc, columns)
+	if explained {
+		return errors.Join(hints...)
+	}
+	return errors.Join(append(hints, errs...)...)
+}
+
+// sniffLines is how many lines from the top of a file are looked at to
+// explain a header that does not match the configuration.
+const sniffLines = 10
+
+var separatorNames = map[rune][2]string{ // name in messages, YAML value
+	';':  {`";"`, `";"`},
+	',':  {`","`, `","`},
+	'\t': {"TAB", `"\t"`},
+}
+
+// layoutHints looks at the first lines of the file for a separator or a
+// header line that would match more of the configured headers than the
+// current settings do. It returns one HeaderError
+// per setting to change, and whether those changes would find every
+// configured header.
+func (c *csvFile) layoutHints(fc FileConfig, columns map[string]string) ([]error, bool) {
+	lines := c.firstLines(fc, sniffLines)
+	if len(lines) == 0 {
+		return nil, false
+	}
+	want := make(map[string]bool, len(columns))
+	for _, h := range columns {
+		want[normHeader(h)] = true
+	}
+	countCells := func(cells []string) int { // distinct configured headers among cells
+		n := 0
+		seen := map[string]bool{}
+		for _, cell := range cells {
+			if h := normHeader(cell); want[h] && !seen[h] {
+				seen[h] = true
+				n++
+			}
+		}
+		return n
+	}
+	count := func(line string, sep rune) int { return countCells(splitLine(line, sep)) }
+	found := countCells(c.header) // with the current settings
+	missing := len(want) - found
+	conf, _ := separatorRune(fc.Separator)
+	seps := []rune{conf}
+	for _, r := range []rune{';', ',', '\t'} {
+		if r != conf {
+			seps = append(seps, r)
+		}
+	}
+	// Best (line, separator): the most configured headers; ties go to the
+	// current header line, then the earliest line, then the configured
+	// separator.
+	bestLine, bestSep, best := c.hline, conf, found
+	for _, sep := range seps {
+		if c.hline >= 1 && c.hline <= len(lines) {
+			if n := count(lines[c.hline-1], sep); n > best {
+				bestLine, bestSep, best = c.hline, sep, n
+			}
+		}
+	}
+	if missing*2 > len(want) { // most headers missing: maybe not the header line
+		for i, line := range lines {
+			for _, sep := range seps {
+				if n := count(line, sep); n > best {
+					bestLine, bestSep, best = i+1, sep, n
+				}
+			}
+		}
+	}
+	var hints []error
+	if bestSep == conf && best == found && c.hline >= 1 && c.hline <= len(lines) && len(c.header) == 1 {
+		// Nothing matches better, but a one-cell header holding another
+		// separator is a wrong separator whatever the headers say.
+		most := 0
+		for _, sep := range seps[1:] {
+			if n := strings.Count(lines[c.hline-1], string(sep)); n > most {
+				bestSep, most = sep, n
+			}
+		}
+	}
+	if bestSep != conf {
+		name := separatorNames[bestSep]
+		hints = append(hints, &HeaderError{File: c.name, Line: c.hline, Path: c.kind + ".separator",
+			Reason: "the header line looks like it is separated by " + name[0],
+			Fix:    fmt.Sprintf("set %s.separator: %s", c.kind, name[1])})
+	}
+	if bestLine != c.hline && best > found {
+		hints = append(hints, &HeaderError{File: c.name, Line: c.hline, Path: c.kind + ".header_line",
+			Reason: fmt.Sprintf("the headers seem to be on line %d", bestLine),
+			Fix:    fmt.Sprintf("set %s.header_line: %d", c.kind, bestLine)})
+	}
+	return hints, len(hints) > 0 && best == len(want)
+}
+
+// firstLines returns up to n physical lines from the top of the file,
+// decoded, without line ends. It is only used to explain a header error: it
+// moves the file position and reads at most 1 MiB.
+func (c *csvFile) firstLines(fc FileConfig, n int) []string {
+	if _, err := c.f.Seek(0, io.SeekStart); err != nil {
+		return nil
+	}
+	lr := bufio.NewReader(decoded(bufio.NewReader(io.LimitReader(c.f, 1<<20)), fc.Encoding))
+	var out []string
+	for len(out) < n {
+		l, err := lr.ReadString('\n')
+		if l != "" || err == nil {
+			out = append(out, strings.TrimRight(l, "\r\n"))
+		}
+		if err != nil {
+			break
+		}
+	}
+	return out
+}
+
+// splitLine splits one line into cells with sep, tolerating bad quotes.
+func splitLine(line string, sep rune) []string {
+	r := csv.NewReader(strings.NewReader(line))
+	r.Comma, r.LazyQuotes, r.FieldsPerRecord = sep, true, -1
+	rec, err := r.Read()
+	if err != nil {
+		return strings.Split(line, string(sep))
+	}
+	return rec
 }
 
 // closestHeader suggests the header matching want ignoring case and accents,

@@ -151,8 +151,7 @@ func (p *rowParser) date(field string) canonical.Date {
 		if derr.impossible {
 			reason = fmt.Sprintf("%q is not a calendar date", raw)
 		}
-		p.fail(field, "bad-date", reason,
-			fmt.Sprintf("write the date as %s (%s.date_formats)", strings.Join(p.fc.DateFormats, " or "), p.f.kind))
+		p.fail(field, "bad-date", reason, dateFix(raw, p.f.kind, p.fc.DateFormats))
 	}
 	return d
 }
@@ -234,7 +233,10 @@ func (s *Source) studyRow(r row, emit bool, b *connectors.Batch) {
 	st.SponsorType = canonical.SponsorType(p.code("sponsor_type", "sponsor_type"))
 	st.Category = canonical.Category(p.code("category", "category"))
 	st.Phase = canonical.Phase(p.code("phase", "phase"))
-	st.International = p.code("international", "international") == "true"
+	if c := p.code("international", "international"); c != "" {
+		intl := c == "true"
+		st.International = &intl // left nil (unknown) when neither the cell nor a default says
+	}
 	st.TargetFrance = p.integer("target_france")
 	st.TargetGlobal = p.integer("target_global")
 	st.ActualGlobal = p.integer("actual_global")
@@ -274,6 +276,14 @@ func (s *Source) studyRow(r row, emit bool, b *connectors.Batch) {
 
 	site := &canonical.Site{Establishment: s.set.Establishment, Prov: p.prov}
 	site.Role = canonical.SiteRole(p.code("site_role", "site_role"))
+	if site.Role == "" && p.rej == nil {
+		// Neither a cell nor defaults.site_role: this establishment is the
+		// sponsor site when it is the study's sponsor.
+		site.Role = canonical.RoleInvestigatingSite
+		if st.SponsorFINESS != "" && st.SponsorFINESS == s.set.Establishment {
+			site.Role = canonical.RoleSponsorSite
+		}
+	}
 	site.Target = p.integer("site_target")
 	site.Status = canonical.StudyStatus(p.code("site_status", "site_status"))
 	site.ContractSent = p.date("site_contract_sent")
@@ -364,4 +374,21 @@ func (s *Source) inclusionRow(r row, b *connectors.Batch) {
 		return
 	}
 	b.Records = append(b.Records, canonical.Record{Inclusion: in})
+}
+
+// dateFix tells how to fix a date no configured format accepts: correct it,
+// or, when another supported format reads it, add that format to the file's
+// date_formats. It always lists the configured formats.
+func dateFix(raw, kind string, configured []string) string {
+	key := kind + ".date_formats"
+	list := strings.Join(configured, ", ")
+	for _, f := range dateFormats {
+		if slices.Contains(configured, f) {
+			continue
+		}
+		if _, err := parseDate(raw, []string{f}); err == nil {
+			return fmt.Sprintf("correct the date in the export, or add %s to %s; accepted formats now: %s", f, key, list)
+		}
+	}
+	return fmt.Sprintf("correct the date in the export; accepted formats (%s): %s", key, list)
 }

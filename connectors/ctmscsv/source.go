@@ -114,17 +114,20 @@ func (s *Source) Open(ctx context.Context, c connectors.Cursor) error {
 		}
 	}
 
-	// Fail fast on the inclusions header before emitting anything.
-	incl, err := openCSV(ctx, "inclusions", s.inclusions, s.cfg.Inclusions, s.inclCols)
-	if err != nil {
+	// Check both headers before emitting anything, and report both files'
+	// problems at once (studies first).
+	var inclSHA string
+	incl, inclErr := openCSV(ctx, "inclusions", s.inclusions, s.cfg.Inclusions, s.inclCols)
+	if inclErr == nil {
+		inclSHA = incl.sha
+		incl.close()
+	}
+	studies, studErr := openCSV(ctx, "studies", s.studies, s.cfg.Studies, s.cfg.Studies.Columns)
+	if err := errors.Join(studErr, inclErr); err != nil {
+		studies.close()
 		return fmt.Errorf("open %s source %q: %w", Type, s.set.SourceID, err)
 	}
-	inclSHA := incl.sha
-	incl.close()
-
-	if s.cur, err = openCSV(ctx, "studies", s.studies, s.cfg.Studies, s.cfg.Studies.Columns); err != nil {
-		return fmt.Errorf("open %s source %q: %w", Type, s.set.SourceID, err)
-	}
+	s.cur = studies
 	s.studySHA = s.cur.sha
 	log := s.set.Logger.With("source", s.set.SourceID, "finess", s.set.Establishment)
 	switch {

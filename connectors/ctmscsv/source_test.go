@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -94,7 +95,7 @@ func TestRejects(t *testing.T) {
 			column:    "Date d'inclusion",
 			field:     "inclusion_date",
 			key:       "ONCO-01",
-			wantError: `chu-test inclusions.csv:2 column "Date d'inclusion": "31/02/2024" is not a calendar date; fix: write the date as dd/mm/yyyy or yyyy-mm-dd (inclusions.date_formats)`,
+			wantError: `chu-test inclusions.csv:2 column "Date d'inclusion": "31/02/2024" is not a calendar date; fix: correct the date in the export; accepted formats (inclusions.date_formats): dd/mm/yyyy, yyyy-mm-dd`,
 		},
 		{
 			name:      "date in no accepted format",
@@ -103,7 +104,25 @@ func TestRejects(t *testing.T) {
 			column:    "Date d'inclusion",
 			field:     "inclusion_date",
 			key:       "ONCO-01",
-			wantError: `chu-test inclusions.csv:2 column "Date d'inclusion": "2024/02/01" is not a date in an accepted format; fix: write the date as dd/mm/yyyy or yyyy-mm-dd (inclusions.date_formats)`,
+			wantError: `chu-test inclusions.csv:2 column "Date d'inclusion": "2024/02/01" is not a date in an accepted format; fix: correct the date in the export; accepted formats (inclusions.date_formats): dd/mm/yyyy, yyyy-mm-dd`,
+		},
+		{
+			name:      "date in another supported format",
+			incl:      "ONCO-01;FIC-1;01.02.2024 00:00;Inclus",
+			code:      "bad-date",
+			column:    "Date d'inclusion",
+			field:     "inclusion_date",
+			key:       "ONCO-01",
+			wantError: `chu-test inclusions.csv:2 column "Date d'inclusion": "01.02.2024 00:00" is not a date in an accepted format; fix: correct the date in the export, or add dd.mm.yyyy to inclusions.date_formats; accepted formats now: dd/mm/yyyy, yyyy-mm-dd`,
+		},
+		{
+			name:      "compact date",
+			incl:      "ONCO-01;FIC-1;20240201;Inclus",
+			code:      "bad-date",
+			column:    "Date d'inclusion",
+			field:     "inclusion_date",
+			key:       "ONCO-01",
+			wantError: `chu-test inclusions.csv:2 column "Date d'inclusion": "20240201" is not a date in an accepted format; fix: correct the date in the export, or add yyyymmdd to inclusions.date_formats; accepted formats now: dd/mm/yyyy, yyyy-mm-dd`,
 		},
 		{
 			name:      "unknown status",
@@ -393,9 +412,59 @@ func TestFatalHeader(t *testing.T) {
 		studies string // header line of etudes.csv
 		incl    string
 		data    []byte // raw studies file, overrides studies
+		incData []byte // raw inclusions file, overrides incl
 		cfg     string // inserted under studies:
 		want    string
 	}{
+		{
+			name: "tab-separated file read with the default separator",
+			data: []byte(strings.ReplaceAll(smallStudiesHeader, ";", "\t") + "\n" + strings.ReplaceAll(smallStudyRow, ";", "\t") + "\n"),
+			incl: smallInclHeader,
+			want: `open ctms-csv source "chu-test": etudes.csv:1: the header line looks like it is separated by TAB (studies.separator); fix: set studies.separator: "\t"`,
+		},
+		{
+			name: "comma-separated header that is not valid CSV with the default separator",
+			data: []byte(`"Code étude","N° ID-RCB","N° EudraCT","N° EU CT","NCT","Titre","FINESS promoteur","Objectif France","Statut","Date d'ouverture"` + "\n"),
+			incl: smallInclHeader,
+			want: `open ctms-csv source "chu-test": etudes.csv:1: the header line looks like it is separated by "," (studies.separator); fix: set studies.separator: ","` + "\n" +
+				`etudes.csv:1: header is not valid CSV: extraneous or missing " in quoted-field; fix: check studies.separator and the quotes in the header`,
+		},
+		{
+			name: "title lines before the header",
+			data: []byte("Export CTMS du 02/01/2025;;\n\n" + smallStudiesHeader + "\n" + smallStudyRow + "\n"),
+			incl: smallInclHeader,
+			want: `open ctms-csv source "chu-test": etudes.csv:1: the headers seem to be on line 3 (studies.header_line); fix: set studies.header_line: 3`,
+		},
+		{
+			name: "title line and tabs",
+			data: []byte("Export CTMS\n" + strings.ReplaceAll(smallStudiesHeader, ";", "\t") + "\n"),
+			incl: smallInclHeader,
+			want: `open ctms-csv source "chu-test": etudes.csv:1: the header line looks like it is separated by TAB (studies.separator); fix: set studies.separator: "\t"` + "\n" +
+				`etudes.csv:1: the headers seem to be on line 2 (studies.header_line); fix: set studies.header_line: 2`,
+		},
+		{
+			name:    "one-cell header with tabs and unknown headers",
+			studies: smallStudiesHeader,
+			incData: []byte("Etude\tPatient\tDate\tStatut\n"),
+			want: `open ctms-csv source "chu-test": inclusions.csv:1: the header line looks like it is separated by TAB (inclusions.separator); fix: set inclusions.separator: "\t"` + "\n" +
+				`inclusions.csv:1: header has no column "Date d'inclusion" (inclusions.columns.inclusion_date); fix: correct inclusions.columns.inclusion_date in the connector config or the export's header` + "\n" +
+				`inclusions.csv:1: header has no column "Statut patient" (inclusions.columns.inclusion_status); fix: correct inclusions.columns.inclusion_status in the connector config or the export's header` + "\n" +
+				`inclusions.csv:1: header has no column "Code étude" (inclusions.columns.study_ref); fix: correct inclusions.columns.study_ref in the connector config or the export's header` + "\n" +
+				`inclusions.csv:1: header has no column "N° patient" (inclusions.columns.subject_id); fix: correct inclusions.columns.subject_id in the connector config or the export's header`,
+		},
+		{
+			name:    "both files wrong: studies first",
+			data:    []byte("Export CTMS\n" + smallStudiesHeader + "\n"),
+			incData: []byte(strings.ReplaceAll(smallInclHeader, ";", "\t") + "\n"),
+			want: `open ctms-csv source "chu-test": etudes.csv:1: the headers seem to be on line 2 (studies.header_line); fix: set studies.header_line: 2` + "\n" +
+				`inclusions.csv:1: the header line looks like it is separated by TAB (inclusions.separator); fix: set inclusions.separator: "\t"`,
+		},
+		{
+			name:    "one misspelt column is not a layout problem",
+			studies: strings.Replace(smallStudiesHeader, "Titre", "Titr", 1),
+			incl:    smallInclHeader,
+			want:    `open ctms-csv source "chu-test": etudes.csv:1: header has no column "Titre" (studies.columns.title); fix: did you mean "Titr"? correct studies.columns.title in the connector config or the export's header`,
+		},
 		{
 			name:    "missing column with accent difference",
 			studies: strings.Replace(smallStudiesHeader, "Code étude", "Code Etude", 1),
@@ -439,6 +508,9 @@ func TestFatalHeader(t *testing.T) {
 			dir := export(t, []string{tc.studies}, []string{tc.incl})
 			if tc.data != nil {
 				writeFile(t, filepath.Join(dir, "etudes.csv"), tc.data)
+			}
+			if tc.incData != nil {
+				writeFile(t, filepath.Join(dir, "inclusions.csv"), tc.incData)
 			}
 			y := strings.Replace(smallConfig, "studies:\n", "studies:\n"+tc.cfg, 1)
 			src, err := New(testSettings(dir), mustDecode(t, y))
@@ -488,7 +560,7 @@ defaults:
 	}, []string{"Code;Patient;Date", "a-1;P1;01/01/2024"})
 	bs := readAll(t, newSource(t, dir, mustDecode(t, y), nil))
 	type got struct {
-		Inter  bool
+		Inter  string // "true", "false" or "unknown"
 		Status canonical.StudyStatus
 		Role   canonical.SiteRole
 	}
@@ -497,7 +569,7 @@ defaults:
 	for _, r := range allRecords(bs) {
 		switch {
 		case r.Study != nil:
-			gots = append(gots, got{Inter: r.Study.International, Status: r.Study.Status})
+			gots = append(gots, got{Inter: triState(r.Study.International), Status: r.Study.Status})
 		case r.Site != nil:
 			gots[len(gots)-1].Role = r.Site.Role
 		case r.Inclusion != nil:
@@ -505,16 +577,90 @@ defaults:
 		}
 	}
 	want := []got{
-		{true, canonical.StatusRecruiting, canonical.RoleSponsorSite},
-		{false, canonical.StatusCompleted, canonical.RoleInvestigatingSite},
-		{true, canonical.StatusClosedToAccrual, canonical.RoleInvestigatingSite},
-		{false, canonical.StatusRecruiting, canonical.RoleInvestigatingSite},
+		{"true", canonical.StatusRecruiting, canonical.RoleSponsorSite},
+		{"false", canonical.StatusCompleted, canonical.RoleInvestigatingSite},
+		{"true", canonical.StatusClosedToAccrual, canonical.RoleInvestigatingSite},
+		{"unknown", canonical.StatusRecruiting, canonical.RoleInvestigatingSite}, // empty cell, no default: not "false"
 	}
 	if d := cmp.Diff(want, gots); d != "" || len(allRejects(bs)) > 0 {
 		t.Errorf("studies (-want +got):\n%s\n%s", d, render(bs))
 	}
 	if d := cmp.Diff([]canonical.InclusionStatus{canonical.InclIncluded}, incl); d != "" {
 		t.Errorf("inclusion status from default (-want +got):\n%s", d)
+	}
+}
+
+func triState(b *bool) string {
+	if b == nil {
+		return "unknown"
+	}
+	return strconv.FormatBool(*b)
+}
+
+// TestInferredValues checks what the connector says when the export has no
+// site_role or international column: the site role follows the sponsor's
+// FINESS (this establishment's FINESS: sponsor site, else investigating
+// site), international stays unknown; a default or a filled column wins.
+func TestInferredValues(t *testing.T) {
+	studies := []string{
+		"Code;FINESS promoteur;Statut;Ouverture",
+		"A-1;" + testFINESS + ";En cours;01/01/2024", // this establishment is the sponsor
+		"A-2;990000025;En cours;01/01/2024",          // another establishment is
+		"A-3;;En cours;01/01/2024",                   // sponsor unknown
+	}
+	base := `
+studies:
+  path: etudes.csv
+  columns: {local_code: "Code", sponsor_finess: "FINESS promoteur", status: "Statut", site_opened: "Ouverture"%s}
+inclusions:
+  path: inclusions.csv
+  columns: {study_ref: "Code", subject_id: "Patient", inclusion_date: "Date", inclusion_status: "Statut"}
+values:
+  status: {"En cours": recruiting}
+  inclusion_status: {"Inclus": included}
+  site_role: {"Promoteur": sponsor-site}
+`
+	incl := []string{"Code;Patient;Date;Statut", "A-1;P1;01/01/2024;Inclus"}
+	type got struct {
+		Role  canonical.SiteRole
+		Inter string
+	}
+	sp, inv := canonical.RoleSponsorSite, canonical.RoleInvestigatingSite
+	for _, tc := range []struct {
+		name    string
+		cols    string // extra studies.columns
+		extra   string // extra config
+		studies []string
+		want    []got
+	}{
+		{"inferred", "", "", studies, []got{{sp, "unknown"}, {inv, "unknown"}, {inv, "unknown"}}},
+		{"defaults win", "", "defaults: {site_role: investigating-site, international: \"oui\"}\n", studies,
+			[]got{{inv, "true"}, {inv, "true"}, {inv, "true"}}},
+		{"column wins, empty cell inferred", `, site_role: "Rôle", international: "Inter"`, "",
+			[]string{
+				"Code;FINESS promoteur;Statut;Ouverture;Rôle;Inter",
+				"A-1;" + testFINESS + ";En cours;01/01/2024;investigating-site;non",
+				"A-2;990000025;En cours;01/01/2024;Promoteur;",
+				"A-3;;En cours;01/01/2024;;oui",
+			},
+			[]got{{inv, "false"}, {sp, "unknown"}, {inv, "true"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			y := fmt.Sprintf(base, tc.cols) + tc.extra
+			bs := readAll(t, newSource(t, export(t, tc.studies, incl), mustDecode(t, y), nil))
+			var gots []got
+			for _, r := range allRecords(bs) {
+				switch {
+				case r.Study != nil:
+					gots = append(gots, got{Inter: triState(r.Study.International)})
+				case r.Site != nil:
+					gots[len(gots)-1].Role = r.Site.Role
+				}
+			}
+			if d := cmp.Diff(tc.want, gots); d != "" || len(allRejects(bs)) > 0 {
+				t.Errorf("(-want +got):\n%s\n%s", d, render(bs))
+			}
+		})
 	}
 }
 
