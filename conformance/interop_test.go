@@ -1,0 +1,163 @@
+package conformance_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/fr-it4ct/it4ct/conformance"
+)
+
+// needTool skips (or fails under IT4CT_INTEROP=1) when a tool is missing.
+func needTool(t *testing.T, what string, ok bool) {
+	t.Helper()
+	if ok {
+		return
+	}
+	if os.Getenv("IT4CT_INTEROP") == "1" {
+		t.Fatalf("%s is missing and IT4CT_INTEROP=1", what)
+	}
+	t.Skipf("%s is missing; install it (make test does) or set IT4CT_INTEROP=1 to make this a failure", what)
+}
+
+func nodeTools(t *testing.T) (node, root string) {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	needTool(t, "node", err == nil)
+	root, err = filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = os.Stat(filepath.Join(root, "tools", "node", "node_modules", "fhir", "package.json"))
+	needTool(t, "npm package fhir in tools/node/node_modules (npm ci --prefix tools/node)", err == nil)
+	return node, root
+}
+
+type fhirJSResult struct {
+	ID       string `json:"id"`
+	Valid    bool   `json:"valid"`
+	Messages []struct {
+		Severity string `json:"severity"`
+		Location string `json:"location"`
+		Message  string `json:"message"`
+	} `json:"messages"`
+}
+
+// fhirJS runs tools/node/validate-fhir.mjs (FHIR.js, errorOnUnexpected) on
+// resources, one result per resource.
+func fhirJS(t *testing.T, docs [][]byte) []fhirJSResult {
+	t.Helper()
+	node, root := nodeTools(t)
+	var in bytes.Buffer
+	for _, d := range docs {
+		if err := json.Compact(&in, d); err != nil {
+			t.Fatal(err)
+		}
+		in.WriteByte('\n')
+	}
+	f := filepath.Join(t.TempDir(), "in.ndjson")
+	if err := os.WriteFile(f, in.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(node, filepath.Join(root, "tools", "node", "validate-fhir.mjs"), f)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	var ee *exec.ExitError
+	if err != nil && (!errors.As(err, &ee) || ee.ExitCode() > 1) {
+		t.Fatalf("validate-fhir.mjs: %v: %s", err, stderr.String())
+	}
+	var res []fhirJSResult
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 1<<20), 1<<26)
+	for sc.Scan() {
+		var r fhirJSResult
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("bad output line %q: %v", sc.Text(), err)
+		}
+		res = append(res, r)
+	}
+	if len(res) != len(docs) {
+		t.Fatalf("validate-fhir.mjs printed %d results for %d resources; stderr: %s", len(res), len(docs), stderr.String())
+	}
+	return res
+}
+
+// TestFHIRJSAcceptsConformanceResources validates every conformance resource
+// and the Bundle with FHIR.js, an independent R4 implementation.
+func TestFHIRJSAcceptsConformanceResources(t *testing.T) {
+	rs := all(t)
+	var docs [][]byte
+	for _, r := range rs {
+		docs = append(docs, r.JSON)
+	}
+	b, err := conformance.Bundle()
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs = append(docs, b)
+	// Negative control: R4 NamingSystem has no url element, so FHIR.js must
+	// reject it (this is why the url travels in an R5 extension).
+	ns, _ := conformance.Lookup("https://fr-it4ct.github.io/fhir/sid/id-rcb")
+	bad, _ := decode(ns.JSON)
+	bad["url"] = "https://fr-it4ct.github.io/fhir/NamingSystem/id-rcb"
+	badJSON, _ := json.Marshal(bad)
+	docs = append(docs, badJSON)
+
+	res := fhirJS(t, docs)
+	for i, r := range res[:len(res)-1] {
+		if !r.Valid {
+			name := "Bundle"
+			if i < len(rs) {
+				name = rs[i].Type + " " + rs[i].URL
+			}
+			t.Errorf("%s: FHIR.js says invalid: %+v", name, r.Messages)
+		}
+	}
+	if res[len(res)-1].Valid {
+		t.Error("FHIR.js accepted a NamingSystem with an R4-unknown url element: the check is blind")
+	}
+}
+
+// TestCoreCodesMatchFHIRJS compares the R4 core code lists held as Go data
+// with the R4 value sets shipped by FHIR.js.
+func TestCoreCodesMatchFHIRJS(t *testing.T) {
+	_, root := nodeTools(t)
+	b, err := os.ReadFile(filepath.Join(root, "tools", "node", "node_modules", "fhir", "profiles", "valuesets.json"))
+	needTool(t, "fhir/profiles/valuesets.json", err == nil)
+	var vss map[string]struct {
+		Systems []struct {
+			URI   string `json:"uri"`
+			Codes []struct {
+				Code string `json:"code"`
+			} `json:"codes"`
+		} `json:"systems"`
+	}
+	if err := json.Unmarshal(b, &vss); err != nil {
+		t.Fatal(err)
+	}
+	for _, url := range []string{conformance.ValueSetR4StudyStatus, conformance.ValueSetR4SubjectStatus, conformance.ValueSetR4StudyPhase} {
+		ours, ok := conformance.ValueSetCodes(url)
+		if !ok {
+			t.Fatalf("ValueSetCodes(%s): not found", url)
+		}
+		ref, ok := vss[url]
+		if !ok || len(ref.Systems) != 1 {
+			t.Fatalf("FHIR.js has no single-system value set %s", url)
+		}
+		var want []string
+		for _, c := range ref.Systems[0].Codes {
+			want = append(want, c.Code)
+		}
+		slices.Sort(want)
+		if got := keys(ours[ref.Systems[0].URI]); !slices.Equal(got, want) {
+			t.Errorf("%s: ours %v, FHIR.js %v", url, got, want)
+		}
+	}
+}
