@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"sort"
@@ -12,33 +13,68 @@ import (
 	"time"
 )
 
-// Validate checks one FHIR R4 resource given as JSON, against the rules the
-// project applies to what it publishes and accepts. It works on the JSON
-// itself (the samply structs drop unknown elements and invent zero values).
-// It never panics and keeps going after a problem; issues are sorted by path.
-//
-// Checks:
-//   - the document is a JSON object whose resourceType is ResearchStudy or ResearchSubject;
-//   - no top-level element outside the R4 definition of that resource
-//     (primitive "_x" siblings allowed only for primitive elements);
-//   - id, when present, is a valid FHIR id;
-//   - status is present with an R4 code of the resource's status value set (a
-//     "_status" extension alone is not enough for the project);
-//   - ResearchSubject.study and .individual are present;
-//   - every reference (known Reference elements, identifier assigners,
-//     valueReference) has a "Type/id"-shaped reference (relative, absolute URL,
-//     "#contained" or urn:uuid/urn:oid) of the expected type, or an identifier
-//     with a value; "{}" or display-only references are errors;
-//   - identifiers: value format by system (ID-RCB, EudraCT, EU CT, NCT, FINESS;
-//     a failing FINESS check key is only a warning); identifiers without system
-//     or value are warnings;
-//   - dates (date, dateTime, instant, Period.start/end) are well-formed and exist;
-//   - extension URLs: the project's (under CanonicalBase) or R5 cross-version
-//     ones; the sub-extensions of recruitment / progressStatus / associatedParty
-//     are the R5 ones with the right value types; phase codes in the HL7
-//     research-study-phase system exist.
+// Validate checks one resource as the project publishes and accepts it:
+// base R4 checks (see ValidateWith) plus the checks of an it4ct profile — the
+// one claimed in meta.profile or, without a claim, the one its shape implies
+// (ResearchStudy with partOf: site, without: national; ResearchSubject:
+// subject). Map and the decoders use it. It never panics and keeps going
+// after a problem; issues are sorted by path.
 func Validate(resourceJSON []byte) []Issue {
-	v := &validator{}
+	return ValidateWith(resourceJSON, ValidateOptions{Strict: true})
+}
+
+// ValidateOptions tune ValidateWith. The zero value validates as a neutral
+// FHIR R4 consumer would, plus the checks of the it4ct profiles a resource
+// claims in meta.profile.
+type ValidateOptions struct {
+	// Profile forces the checks of one it4ct profile (ProfileNationalStudy,
+	// ProfileSiteStudy or ProfileSubject) on every ResearchStudy /
+	// ResearchSubject, whatever meta.profile claims.
+	Profile string
+	// Strict applies profile checks to resources that claim none (the
+	// profile is inferred from the resource's shape), as Validate does.
+	Strict bool
+	// Terminology resolves code systems and value sets for bindings; nil
+	// uses PublishedTerminology (BuiltinTerminology answers for what it
+	// does not know).
+	Terminology Terminology
+}
+
+// ValidateWith checks a FHIR R4 JSON document: a ResearchStudy, a
+// ResearchSubject, a Bundle of them, or one of the conformance resources
+// the project publishes. It works on the JSON itself (the samply structs
+// drop unknown elements and invent zero values).
+//
+// Base R4 checks (every ResearchStudy / ResearchSubject, whatever it claims):
+//   - the document is a JSON object with a resourceType; other resource
+//     types get one "not-checked" information issue (conformance resources
+//     only need an id and url);
+//   - no element outside the R4 definition of the resource ("_x" siblings
+//     only for primitive elements); id is a FHIR id;
+//   - status is present, as a code of the R4 value set or as a "_status"
+//     primitive extension alone (e.g. data-absent-reason);
+//   - ResearchSubject.study and .individual are present and not empty (an
+//     extension-only Reference is valid R4);
+//   - Reference.reference is "Type/id", an absolute URL, "#id" or a
+//     urn:uuid/urn:oid, of an allowed target type; Reference.type too;
+//   - identifiers: value format by system (ID-RCB, EudraCT, EU CT, NCT,
+//     FINESS; a failing FINESS check key is only a warning); identifiers
+//     without system or value are warnings;
+//   - dates (date, dateTime, instant, Period.start/end) are well-formed and
+//     exist;
+//   - extensions have a url and either a value[x] or sub-extensions, not
+//     both (ext-1); URLs under the project base are ones the project
+//     defines; R5 cross-version extensions the validator knows
+//     (recruitment, progressStatus, associatedParty, outcomeMeasure, label,
+//     descriptionSummary) have the R5 sub-extensions with R5 types and
+//     cardinalities; phase codes in the HL7 research-study-phase system exist.
+//
+// Profile checks: see checkProfile.
+func ValidateWith(resourceJSON []byte, opts ValidateOptions) []Issue {
+	if opts.Terminology == nil {
+		opts.Terminology = PublishedTerminology()
+	}
+	v := &validator{opts: opts}
 	dec := json.NewDecoder(bytes.NewReader(resourceJSON))
 	dec.UseNumber()
 	var doc any
@@ -55,17 +91,101 @@ func Validate(resourceJSON []byte) []Issue {
 		return v.issues
 	}
 	rt, _ := obj["resourceType"].(string)
-	switch rt {
-	case "ResearchStudy":
-		v.researchStudy(obj)
-	case "ResearchSubject":
-		v.researchSubject(obj)
-	default:
-		v.add("resourceType", "unknown-resource-type", fmt.Sprintf("resourceType %q is not ResearchStudy or ResearchSubject", clip(rt)), "")
-		return v.issues
+	if rt == "Bundle" {
+		v.bundle(obj)
+	} else {
+		v.resource("", obj)
 	}
 	sort.SliceStable(v.issues, func(i, j int) bool { return v.issues[i].Path < v.issues[j].Path })
 	return v.issues
+}
+
+// conformanceTypes are the resource types of the project's published
+// conformance resources: checked only for a resourceType, an id and a url.
+var conformanceTypes = []string{"StructureDefinition", "CodeSystem", "ValueSet", "NamingSystem"}
+
+// resource checks one resource; root is its FHIRPath prefix inside a Bundle
+// ("Bundle.entry[2].resource"), or "" for a top-level resource (the prefix
+// is then its type).
+func (v *validator) resource(root string, obj map[string]any) {
+	rt, _ := obj["resourceType"].(string)
+	at := func(p string) string {
+		if root == "" {
+			return p
+		}
+		return root + "." + p
+	}
+	switch {
+	case rt == "ResearchStudy" || rt == "ResearchSubject":
+		if root == "" {
+			root = rt
+		}
+		v.root = root
+		if rt == "ResearchStudy" {
+			v.researchStudy(obj)
+		} else {
+			v.researchSubject(obj)
+		}
+		if p := v.profileFor(rt, obj); p != "" {
+			v.checkProfile(p, obj)
+		}
+	case slices.Contains(conformanceTypes, rt):
+		if root == "" {
+			root = rt
+		}
+		if s, _ := obj["id"].(string); !fhirIDRe.MatchString(s) {
+			v.add(root+".id", "bad-id", "id is missing or not a FHIR id ([A-Za-z0-9-.]{1,64})", "")
+		}
+		if s, _ := obj["url"].(string); rt != "NamingSystem" && !canonicalRe.MatchString(s) { // R4 NamingSystem has no url
+			v.add(root+".url", "required", "a conformance resource needs an absolute canonical url", "")
+		}
+		v.info(root, "not-checked", rt+" is checked only for its id and url (NamingSystem: id)", "")
+	case rt == "":
+		v.add(at("resourceType"), "unknown-resource-type", "resourceType is missing", "")
+	default:
+		v.info(at("resourceType"), "not-checked", fmt.Sprintf("resource type %q is not checked (only ResearchStudy and ResearchSubject are)", clip(rt)), "")
+	}
+}
+
+func (v *validator) bundle(obj map[string]any) {
+	entries, ok := obj["entry"].([]any)
+	if _, has := obj["entry"]; has && !ok {
+		v.add("Bundle.entry", "bad-type", "entry must be an array", "")
+	}
+	for i, e := range entries {
+		p := fmt.Sprintf("Bundle.entry[%d]", i)
+		eo, _ := e.(map[string]any)
+		res, ok := eo["resource"].(map[string]any)
+		if !ok {
+			v.info(p, "not-checked", "entry without a resource", "")
+			continue
+		}
+		v.resource(p+".resource", res)
+	}
+}
+
+// profileFor says which it4ct profile applies to a resource, if any.
+func (v *validator) profileFor(rt string, obj map[string]any) string {
+	if v.opts.Profile != "" {
+		return v.opts.Profile
+	}
+	meta, _ := obj["meta"].(map[string]any)
+	claimed, _ := meta["profile"].([]any)
+	for _, c := range claimed {
+		if s, _ := c.(string); slices.Contains(Profiles(), s) {
+			return s
+		}
+	}
+	if !v.opts.Strict {
+		return ""
+	}
+	if rt == "ResearchSubject" {
+		return ProfileSubject
+	}
+	if _, ok := obj["partOf"]; ok {
+		return ProfileSiteStudy
+	}
+	return ProfileNationalStudy
 }
 
 // R4 (4.0.1) elements, from the ResearchStudy and ResearchSubject pages.
@@ -103,7 +223,11 @@ var (
 	canonicalRe = regexp.MustCompile(`^https?://\S+$`)
 )
 
-type validator struct{ issues []Issue }
+type validator struct {
+	opts   ValidateOptions
+	root   string // FHIRPath of the resource being checked
+	issues []Issue
+}
 
 func (v *validator) add(path, code, msg, fix string) {
 	v.issues = append(v.issues, Issue{Path: path, Severity: SeverityError, Code: code, Message: msg, Fix: fix})
@@ -111,6 +235,10 @@ func (v *validator) add(path, code, msg, fix string) {
 
 func (v *validator) warn(path, code, msg, fix string) {
 	v.issues = append(v.issues, Issue{Path: path, Severity: SeverityWarning, Code: code, Message: msg, Fix: fix})
+}
+
+func (v *validator) info(path, code, msg, fix string) {
+	v.issues = append(v.issues, Issue{Path: path, Severity: SeverityInformation, Code: code, Message: msg, Fix: fix})
 }
 
 // clip bounds a value quoted in a message (inputs may be hostile or huge).
@@ -121,13 +249,22 @@ func clip(s string) string {
 	return s
 }
 
-func (v *validator) topLevel(rt string, obj map[string]any, elements, primitives []string) {
-	keys := make([]string, 0, len(obj))
-	for k := range obj {
+func clipJSON(x any) string {
+	b, _ := json.Marshal(x)
+	return clip(string(b))
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	for _, k := range keys {
+	return keys
+}
+
+func (v *validator) topLevel(rt string, obj map[string]any, elements, primitives []string) {
+	for _, k := range sortedKeys(obj) {
 		name, prim := strings.CutPrefix(k, "_")
 		if prim && slices.Contains(primitives, name) {
 			continue
@@ -135,54 +272,55 @@ func (v *validator) topLevel(rt string, obj map[string]any, elements, primitives
 		if !prim && slices.Contains(elements, k) {
 			continue
 		}
-		v.add(rt+"."+clip(k), "unknown-element", fmt.Sprintf("%q is not an element of R4 %s", clip(k), rt), "remove it (R5 elements go in the cross-version extensions)")
+		v.add(v.root+"."+clip(k), "unknown-element", fmt.Sprintf("%q is not an element of R4 %s", clip(k), rt), "remove it (R5 elements go in the cross-version extensions)")
 	}
 	if id, ok := obj["id"]; ok {
 		s, _ := id.(string)
 		if !fhirIDRe.MatchString(s) {
-			v.add(rt+".id", "bad-id", "id is not a FHIR id ([A-Za-z0-9-.]{1,64})", "")
+			v.add(v.root+".id", "bad-id", "id is not a FHIR id ([A-Za-z0-9-.]{1,64})", "")
 		}
 	}
 	v.status(rt, obj)
-	v.walk(rt, obj, "")
+	v.walk(v.root, obj, "", false)
 }
 
-func (v *validator) status(rt string, obj map[string]any) {
-	codes := researchStudyStatusCodes
+func statusCodes(rt string) []string {
 	if rt == "ResearchSubject" {
-		codes = researchSubjectStatusCodes
+		return researchSubjectStatusCodes
 	}
+	return researchStudyStatusCodes
+}
+
+// status checks the required status: base R4 accepts a "_status" primitive
+// extension instead of a code (the profiles do not, see checkProfile).
+func (v *validator) status(rt string, obj map[string]any) {
+	codes := statusCodes(rt)
 	raw, ok := obj["status"]
 	if !ok {
-		msg := "status is required"
-		if _, ext := obj["_status"]; ext {
-			msg = "status has no code (only a _status extension); it4ct requires a code"
+		if se, ext := obj["_status"].(map[string]any); ext && len(se) > 0 {
+			return
 		}
-		v.add(rt+".status", "required", msg, "set status to one of: "+strings.Join(codes, ", "))
+		v.add(v.root+".status", "required", "status is required", "set status to one of: "+strings.Join(codes, ", "))
 		return
 	}
 	s, isStr := raw.(string)
 	if !isStr || !slices.Contains(codes, s) {
-		v.add(rt+".status", "bad-code", fmt.Sprintf("status %s is not an R4 %s status code", clipJSON(raw), rt), "use one of: "+strings.Join(codes, ", "))
+		v.add(v.root+".status", "bad-code", fmt.Sprintf("status %s is not an R4 %s status code", clipJSON(raw), rt), "use one of: "+strings.Join(codes, ", "))
 	}
-}
-
-func clipJSON(x any) string {
-	b, _ := json.Marshal(x)
-	return clip(string(b))
 }
 
 func (v *validator) researchStudy(obj map[string]any) {
 	const rt = "ResearchStudy"
+	r := v.root
 	v.topLevel(rt, obj, researchStudyElements, researchStudyPrimitives)
-	v.refList(rt+".partOf", obj["partOf"], "ResearchStudy")
-	v.refList(rt+".protocol", obj["protocol"], "PlanDefinition")
-	v.refList(rt+".enrollment", obj["enrollment"], "Group")
-	v.refList(rt+".site", obj["site"], "Location")
-	v.refOpt(rt+".sponsor", obj["sponsor"], "Organization")
-	v.refOpt(rt+".principalInvestigator", obj["principalInvestigator"], "Practitioner", "PractitionerRole")
+	v.refList(r+".partOf", obj["partOf"], "ResearchStudy")
+	v.refList(r+".protocol", obj["protocol"], "PlanDefinition")
+	v.refList(r+".enrollment", obj["enrollment"], "Group")
+	v.refList(r+".site", obj["site"], "Location")
+	v.refOpt(r+".sponsor", obj["sponsor"], "Organization")
+	v.refOpt(r+".principalInvestigator", obj["principalInvestigator"], "Practitioner", "PractitionerRole")
 	if ph, ok := obj["phase"]; ok {
-		v.phase(rt+".phase", ph)
+		v.phase(r+".phase", ph)
 	}
 }
 
@@ -192,12 +330,12 @@ func (v *validator) researchSubject(obj map[string]any) {
 	for _, e := range []struct{ name, typ string }{{"study", "ResearchStudy"}, {"individual", "Patient"}} {
 		x, ok := obj[e.name]
 		if !ok {
-			v.add(rt+"."+e.name, "required", e.name+" is required", "")
+			v.add(v.root+"."+e.name, "required", e.name+" is required", "")
 			continue
 		}
-		v.ref(rt+"."+e.name, x, e.typ)
+		v.ref(v.root+"."+e.name, x, e.typ)
 	}
-	v.refOpt(rt+".consent", obj["consent"], "Consent")
+	v.refOpt(v.root+".consent", obj["consent"], "Consent")
 }
 
 func (v *validator) refList(path string, x any, types ...string) {
@@ -220,7 +358,9 @@ func (v *validator) refOpt(path string, x any, types ...string) {
 	}
 }
 
-// ref checks a Reference. types are the allowed target types (empty: any).
+// ref checks a Reference as base R4 does. types are the allowed target
+// types (empty: any). A Reference needs some content: reference,
+// identifier, display or an extension (data-absent-reason...).
 func (v *validator) ref(path string, x any, types ...string) {
 	obj, ok := x.(map[string]any)
 	if !ok {
@@ -228,10 +368,8 @@ func (v *validator) ref(path string, x any, types ...string) {
 		return
 	}
 	r, hasRef := obj["reference"]
-	id, hasID := obj["identifier"]
-	if !hasRef && !hasID {
-		v.add(path, "empty-reference", "reference has neither reference nor identifier", "point to \"Type/id\" or give an identifier (system and value)")
-		return
+	if len(obj) == 0 || (len(obj) == 1 && obj["type"] != nil) {
+		v.add(path, "empty-reference", "reference is empty", "point to \"Type/id\" or give an identifier (system and value)")
 	}
 	if hasRef {
 		s, _ := r.(string)
@@ -251,12 +389,6 @@ func (v *validator) ref(path string, x any, types ...string) {
 		s, _ := t.(string)
 		if len(types) > 0 && !slices.Contains(types, s) {
 			v.add(path+".type", "reference-type", fmt.Sprintf("type %s, want %s", clipJSON(t), strings.Join(types, " or ")), "")
-		}
-	}
-	if hasID && !hasRef {
-		io, _ := id.(map[string]any)
-		if s, _ := io["value"].(string); s == "" {
-			v.add(path+".identifier.value", "empty-reference", "logical reference without identifier value", "set identifier.system and identifier.value")
 		}
 	}
 }
@@ -281,14 +413,16 @@ func (v *validator) phase(path string, x any) {
 
 // walk visits every object and array below x, checking identifiers, dates,
 // extensions, assigners and valueReference wherever they occur. key is the
-// name of the member x is the value of.
-func (v *validator) walk(path string, x any, key string) {
+// name of the member x is the value of; subExt says x is (an array of) the
+// sub-extensions of a complex extension, which their parent checks.
+func (v *validator) walk(path string, x any, key string, subExt bool) {
 	switch t := x.(type) {
 	case []any:
 		for i, e := range t {
-			v.walk(fmt.Sprintf("%s[%d]", path, i), e, key)
+			v.walk(fmt.Sprintf("%s[%d]", path, i), e, key, subExt)
 		}
 	case map[string]any:
+		isExt := false
 		switch key {
 		case "identifier":
 			v.identifier(path, t)
@@ -299,16 +433,12 @@ func (v *validator) walk(path string, x any, key string) {
 				}
 			}
 		case "extension", "modifierExtension":
-			v.extension(path, t)
+			isExt = true
+			v.extension(path, t, subExt)
 		case "assigner", "valueReference":
 			v.ref(path, t)
 		}
-		keys := make([]string, 0, len(t))
-		for k := range t {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range sortedKeys(t) {
 			val := t[k]
 			p := path + "." + clip(k)
 			switch k {
@@ -322,7 +452,7 @@ func (v *validator) walk(path string, x any, key string) {
 			if key == "div" || k == "div" {
 				continue
 			}
-			v.walk(p, val, k)
+			v.walk(p, val, k, isExt && k == "extension")
 		}
 	}
 }
@@ -340,6 +470,23 @@ func (v *validator) date(path string, x any, re *regexp.Regexp, kind string) {
 	}
 }
 
+// identifierFormat returns the value pattern of a known identifier system.
+func identifierFormat(sys string) (*regexp.Regexp, string) {
+	switch sys {
+	case SystemIDRCB:
+		return idrcbRe, "ID-RCB (20YY-A99999-99)"
+	case SystemEudraCT:
+		return eudractRe, "EudraCT (20YY-099999-99)"
+	case SystemEUCT:
+		return euctRe, "EU CT number (YYYY-999999-99-99)"
+	case SystemNCT, SystemNCTLegacy:
+		return nctRe, "NCT number (NCT99999999)"
+	case SystemFINESS:
+		return finessRe, "FINESS (9 characters: digits, 2A/2B for Corsica)"
+	}
+	return nil, ""
+}
+
 func (v *validator) identifier(path string, id map[string]any) {
 	sys, _ := id["system"].(string)
 	val, _ := id["value"].(string)
@@ -350,20 +497,8 @@ func (v *validator) identifier(path string, id map[string]any) {
 		v.warn(path+".value", "identifier-no-value", "identifier has no value", "")
 		return
 	}
-	var re *regexp.Regexp
-	var what string
-	switch sys {
-	case SystemIDRCB:
-		re, what = idrcbRe, "ID-RCB (20YY-A99999-99)"
-	case SystemEudraCT:
-		re, what = eudractRe, "EudraCT (20YY-099999-99)"
-	case SystemEUCT:
-		re, what = euctRe, "EU CT number (YYYY-999999-99-99)"
-	case SystemNCT, SystemNCTLegacy:
-		re, what = nctRe, "NCT number (NCT99999999)"
-	case SystemFINESS:
-		re, what = finessRe, "FINESS (9 characters: digits, 2A/2B for Corsica)"
-	default:
+	re, what := identifierFormat(sys)
+	if re == nil {
 		return
 	}
 	if !re.MatchString(val) {
@@ -395,39 +530,68 @@ func finessKeyOK(s string) bool {
 	return sum%10 == 0
 }
 
-// extension checks one extension object at the resource level or nested.
-func (v *validator) extension(path string, ext map[string]any) {
+// subDef is one sub-extension of a complex extension: its value type and
+// cardinality.
+type subDef struct {
+	value    string // "valueUnsignedInt"...
+	min, max int    // max -1: unbounded
+}
+
+// extDefs are the extensions whose content the validator knows: the R5
+// cross-version extensions (sub-extensions and cardinalities of the R5
+// backbone element, from the R5 ResearchStudy definition) and the project
+// extensions. simple holds the value type of a simple extension.
+var extDefs = map[string]struct {
+	subs   map[string]subDef
+	simple string
+}{
+	ExtRecruitment: {subs: map[string]subDef{subExtTargetNumber: {"valueUnsignedInt", 0, 1}, subExtActualNumber: {"valueUnsignedInt", 0, 1},
+		"eligibility": {"valueReference", 0, 1}, "actualGroup": {"valueReference", 0, 1}}},
+	ExtProgressStatus: {subs: map[string]subDef{subExtState: {"valueCodeableConcept", 1, 1}, subExtActual: {"valueBoolean", 0, 1}, subExtPeriod: {"valuePeriod", 0, 1}}},
+	ExtAssociatedParty: {subs: map[string]subDef{subExtPartyName: {"valueString", 0, 1}, subExtPartyRole: {"valueCodeableConcept", 1, 1},
+		"period": {"valuePeriod", 0, -1}, subExtPartyClassifier: {"valueCodeableConcept", 0, -1}, subExtPartyParty: {"valueReference", 0, 1}}},
+	R5ExtensionBase + "extension-ResearchStudy.outcomeMeasure": {subs: map[string]subDef{"name": {"valueString", 0, 1}, "type": {"valueCodeableConcept", 0, -1},
+		"description": {"valueMarkdown", 0, 1}, "reference": {"valueReference", 0, 1}}},
+	R5ExtensionBase + "extension-ResearchStudy.label":              {subs: map[string]subDef{"type": {"valueCodeableConcept", 0, 1}, "value": {"valueString", 0, 1}}},
+	R5ExtensionBase + "extension-ResearchStudy.descriptionSummary": {simple: "valueMarkdown"},
+	ExtInternational: {simple: "valueBoolean"},
+	ExtTargetFrance:  {simple: "valueUnsignedInt"},
+	ExtSiteRole:      {simple: "valueCodeableConcept"},
+}
+
+// extension checks one extension object; sub is true for the
+// sub-extensions of a complex extension (their parent checks their urls).
+func (v *validator) extension(path string, ext map[string]any, sub bool) {
 	url, _ := ext["url"].(string)
 	if url == "" {
 		v.add(path+".url", "required", "extension has no url", "")
 		return
 	}
-	nested := strings.Count(path, "extension[") > 1
-	if nested {
-		return // sub-extensions are checked by their parent
+	vals := valueKeys(ext)
+	subs, hasSubs := ext["extension"]
+	switch {
+	case len(vals) > 0 && hasSubs:
+		v.add(path, "invariant", "extension has both a value[x] and sub-extensions (ext-1)", "keep one")
+	case len(vals) == 0 && !hasSubs:
+		v.add(path, "invariant", "extension has neither a value[x] nor sub-extensions (ext-1)", "")
+	case len(vals) > 1:
+		v.add(path+".value[x]", "structure", fmt.Sprintf("extension has %d value[x] members", len(vals)), "keep one")
 	}
-	switch url {
-	case ExtRecruitment:
-		v.subExtensions(path, ext, map[string]string{subExtTargetNumber: "valueUnsignedInt", subExtActualNumber: "valueUnsignedInt", "eligibility": "valueReference", "actualGroup": "valueReference"})
-	case ExtProgressStatus:
-		v.subExtensions(path, ext, map[string]string{subExtState: "valueCodeableConcept", subExtActual: "valueBoolean", subExtPeriod: "valuePeriod"})
-	case ExtAssociatedParty:
-		v.subExtensions(path, ext, map[string]string{subExtPartyName: "valueString", subExtPartyRole: "valueCodeableConcept", subExtPartyClassifier: "valueCodeableConcept", subExtPartyParty: "valueReference", "period": "valuePeriod"})
-	case ExtInternational:
-		v.simpleExtension(path, ext, "valueBoolean")
-	case ExtTargetFrance:
-		v.simpleExtension(path, ext, "valueUnsignedInt")
-	case ExtSiteRole:
-		v.simpleExtension(path, ext, "valueCodeableConcept")
-	default:
-		switch {
-		case strings.HasPrefix(url, ProjectExtensionsBase):
-			v.add(path+".url", "unknown-extension", fmt.Sprintf("%q is not an extension the project defines", clip(url)), "")
-		case strings.HasPrefix(url, R5ExtensionBase) && canonicalRe.MatchString(url):
-			// other R5 cross-version extensions: accepted, not checked further
-		default:
-			v.add(path+".url", "unknown-extension", fmt.Sprintf("extension %q is neither a project extension nor an R5 cross-version one", clip(url)), "carry the data in a project or R5 cross-version extension, or drop it")
-		}
+	if sub {
+		return
+	}
+	if !canonicalRe.MatchString(url) && !strings.HasPrefix(url, "urn:") {
+		v.add(path+".url", "bad-value", fmt.Sprintf("extension url %q is not an absolute URI", clip(url)), "")
+		return
+	}
+	def, known := extDefs[url]
+	switch {
+	case known && def.simple != "":
+		v.simpleExtension(path, ext, def.simple)
+	case known:
+		v.subExtensions(path, ext, subs, def.subs)
+	case strings.HasPrefix(url, ProjectExtensionsBase):
+		v.add(path+".url", "unknown-extension", fmt.Sprintf("%q is not an extension the project defines", clip(url)), "")
 	}
 }
 
@@ -445,7 +609,7 @@ func valueKeys(m map[string]any) []string {
 func (v *validator) simpleExtension(path string, ext map[string]any, want string) {
 	ks := valueKeys(ext)
 	if len(ks) != 1 || ks[0] != want {
-		v.add(path, "bad-extension", fmt.Sprintf("extension %s needs exactly one %s", ext["url"], want), "")
+		v.add(path+".value[x]", "structure", fmt.Sprintf("extension %s needs exactly one %s", ext["url"], want), "")
 		return
 	}
 	if want == "valueUnsignedInt" {
@@ -464,15 +628,13 @@ func (v *validator) unsignedInt(path string, x any) {
 	}
 }
 
-func (v *validator) subExtensions(path string, ext map[string]any, allowed map[string]string) {
-	if len(valueKeys(ext)) > 0 {
-		v.add(path, "bad-extension", "complex extension must not have a value[x]", "")
-	}
-	subs, _ := ext["extension"].([]any)
-	if len(subs) == 0 {
-		v.add(path+".extension", "bad-extension", "complex extension without sub-extension", "")
+func (v *validator) subExtensions(path string, ext map[string]any, x any, allowed map[string]subDef) {
+	subs, ok := x.([]any)
+	if !ok || len(subs) == 0 {
+		v.add(path+".extension", "structure", fmt.Sprintf("complex extension %s without sub-extension", ext["url"]), "")
 		return
 	}
+	count := map[string]int{}
 	for i, s := range subs {
 		p := fmt.Sprintf("%s.extension[%d]", path, i)
 		so, ok := s.(map[string]any)
@@ -481,18 +643,27 @@ func (v *validator) subExtensions(path string, ext map[string]any, allowed map[s
 			continue
 		}
 		url, _ := so["url"].(string)
-		want, known := allowed[url]
+		def, known := allowed[url]
 		if !known {
-			v.add(p+".url", "unknown-extension", fmt.Sprintf("%q is not a sub-extension of %s", clip(url), ext["url"]), "")
+			v.add(p+".url", "unknown-extension", fmt.Sprintf("%q is not a sub-extension of %s", clip(url), ext["url"]), "use one of: "+strings.Join(slices.Sorted(maps.Keys(allowed)), ", "))
 			continue
+		}
+		count[url]++
+		if def.max >= 0 && count[url] == def.max+1 {
+			v.add(p, "structure", fmt.Sprintf("sub-extension %s appears more than %d time(s) in %s", url, def.max, ext["url"]), "")
 		}
 		ks := valueKeys(so)
-		if len(ks) != 1 || ks[0] != want {
-			v.add(p, "bad-extension", fmt.Sprintf("sub-extension %s needs exactly one %s", url, want), "")
+		if len(ks) != 1 || ks[0] != def.value {
+			v.add(p+".value[x]", "structure", fmt.Sprintf("sub-extension %s needs exactly one %s", url, def.value), "")
 			continue
 		}
-		if want == "valueUnsignedInt" {
-			v.unsignedInt(p+"."+want, so[want])
+		if def.value == "valueUnsignedInt" {
+			v.unsignedInt(p+"."+def.value, so[def.value])
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(allowed)) {
+		if d := allowed[name]; d.min > 0 && count[name] < d.min {
+			v.add(path+".extension", "required", fmt.Sprintf("sub-extension %s is required in %s", name, ext["url"]), "")
 		}
 	}
 }

@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -18,6 +19,14 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := newRootCmd().ExecuteContext(ctx); err != nil {
+		var ee interface{ ExitCode() int }
+		if errors.As(err, &ee) {
+			// The command already reported (e.g. validate: 1 = invalid, 2 = unreadable).
+			if msg := err.Error(); msg != "" {
+				fmt.Fprintln(os.Stderr, "it4ct:", msg)
+			}
+			os.Exit(ee.ExitCode())
+		}
 		fmt.Fprintln(os.Stderr, "it4ct:", err)
 		os.Exit(1)
 	}
