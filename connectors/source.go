@@ -55,3 +55,24 @@ type Settings struct {
 	BaseDir       string       // directory relative paths in the config resolve against
 	Logger        *slog.Logger // never nil
 }
+
+// Snapshotter is implemented by sources whose every read from a nil cursor
+// to ErrEndOfInput returns the whole current content of the source system
+// (a full export), not a change feed. For such a source the runner detects
+// deletions by difference: a resource published by the last complete pass
+// and absent from the current one was removed at the source, and becomes a
+// tombstone. Sources that only stream changes do not implement it (or
+// return false) and must report deletions explicitly.
+//
+// A Snapshotter must also honour this: opening it at the cursor of the last
+// batch of a complete pass and getting ErrEndOfInput from the first Read
+// means the export has not changed since (the runner then skips the pass).
+type Snapshotter interface {
+	Snapshot() bool
+}
+
+// IsSnapshot reports whether src declares full-snapshot semantics.
+func IsSnapshot(src Source) bool {
+	s, ok := src.(Snapshotter)
+	return ok && s.Snapshot()
+}

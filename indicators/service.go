@@ -27,9 +27,10 @@ const (
 	QualityEstablishmentMismatch = "establishment-mismatch"
 )
 
-// supportedSchemaVersion is the only value of stream.HeaderSchemaVersion this
-// aggregator understands. A missing header is read as this version.
-const supportedSchemaVersion = "1"
+// supportedSchemaMajor is the major version of stream.HeaderSchemaVersion
+// this aggregator understands: "1" and "1.<minor>" (minor versions only add
+// optional content). A missing header is read as this version.
+const supportedSchemaMajor = "1"
 
 // decoder turns FHIR JSON into views; the default is package mapping.
 type decoder interface {
@@ -109,6 +110,7 @@ type decoded struct {
 	key     string
 	study   *mapping.StudyView
 	subject *mapping.SubjectView
+	report  *store.SiteQuality  // a data-quality report (nil value: withdrawn)
 	problem *store.QualityEvent // set: the record is skipped
 }
 
@@ -176,6 +178,10 @@ func (s *Service) Handle(ctx context.Context, recs []stream.Record) error {
 			continue
 		}
 		switch {
+		case it.resType == resourceDataQuality && it.rec.Value == nil:
+			changes = append(changes, store.Change{Kind: store.KindSiteQuality, Establishment: it.finess, ID: it.key, Delete: true})
+		case it.resType == resourceDataQuality:
+			changes = append(changes, store.Change{Kind: store.KindSiteQuality, Establishment: it.finess, ID: it.key, SiteQuality: it.report})
 		case it.rec.Value == nil && it.resType == stream.ResourceStudy:
 			changes = append(changes, store.Change{Kind: store.KindStudy, Establishment: it.finess, ID: it.key, Delete: true})
 			setOwner(it.key, it.finess, false)
@@ -219,15 +225,23 @@ func (s *Service) decode(r stream.Record) decoded {
 	}
 	finess, resType, ok := stream.ParseTopic(r.Topic)
 	if !ok {
+		if finess, ok = stream.ParseDataQualityTopic(r.Topic); ok {
+			resType = resourceDataQuality
+		}
+	}
+	if !ok {
 		return problem(QualityBadTopic, fmt.Sprintf("topic %q is not a site topic (%s)", r.Topic, stream.TopicPattern))
 	}
 	it.finess, it.resType = finess, resType
-	if v, ok := r.Headers[stream.HeaderSchemaVersion]; ok && v != supportedSchemaVersion {
-		return problem(QualitySchemaVersion, fmt.Sprintf("header %s is %q; this aggregator reads version %q only: upgrade it4ct aggregate",
-			stream.HeaderSchemaVersion, v, supportedSchemaVersion))
+	if v, ok := r.Headers[stream.HeaderSchemaVersion]; ok && !supportedSchema(v) {
+		return problem(QualitySchemaVersion, fmt.Sprintf("%s partition %d offset %d: header %s is %q; this aggregator reads schema major version %s (\"1\" or \"1.x\") only, so the record was skipped rather than misread: upgrade it4ct aggregate, then replay the topic",
+			r.Topic, r.Partition, r.Offset, stream.HeaderSchemaVersion, v, supportedSchemaMajor))
 	}
 	if it.key == "" {
 		return problem(QualityKeyMismatch, "record has no key; the key must be the resource id")
+	}
+	if resType == resourceDataQuality {
+		return s.decodeReport(it, problem)
 	}
 	if r.Value == nil {
 		return it // tombstone

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/fr-it4ct/it4ct/stream"
 )
 
 // Config is the YAML configuration of `it4ct connect` for one establishment.
@@ -23,15 +25,21 @@ import (
 //	  key_id: "2026-01"
 //	  key_file: /etc/it4ct/pseudonym.key   # or key_env: IT4CT_PSEUDONYM_KEY
 //	kafka:
-//	  brokers: ["kafka.example:9092"]
+//	  brokers: ["kafka.example:9093"]
+//	  tls: { ca_file: /etc/it4ct/kafka-ca.pem }           # omit for plaintext
+//	  sasl:                                               # omit without authentication
+//	    mechanism: SCRAM-SHA-512
+//	    username: it4ct-350000071                         # this establishment's own user
+//	    password_file: /etc/it4ct/kafka.password          # or password_env: IT4CT_KAFKA_PASSWORD
 //	state_dir: /var/lib/it4ct
 //	sources:
 //	  - id: ctms
 //	    type: ctms-csv
 //	    settings: { ... }                    # the connector kind's own config
 //
-// Secrets (the pseudonym key) are never in this file: only the path of a
-// file or the name of an environment variable that holds them.
+// Secrets (the pseudonym key, the Kafka password) are never in this file:
+// only the path of a file or the name of an environment variable that
+// holds them. Relative paths resolve against the config file's directory.
 type Config struct {
 	Establishment Establishment  `yaml:"establishment"`
 	Pseudonym     PseudonymConf  `yaml:"pseudonym"`
@@ -58,9 +66,45 @@ type PseudonymConf struct {
 	KeyEnv  string `yaml:"key_env"`
 }
 
-// KafkaConf is the national broker to publish to.
+// KafkaConf is the national broker to publish to, and how to reach it
+// (see stream.ClientConfig and docs/kafka-security.md). The SASL user must
+// be the establishment's own: the broker lets it write only the topics
+// prefixed it4ct.site.<establishment.finess>.
 type KafkaConf struct {
-	Brokers []string `yaml:"brokers"`
+	Brokers []string           `yaml:"brokers"`
+	TLS     *stream.TLSConfig  `yaml:"tls"`
+	SASL    *stream.SASLConfig `yaml:"sasl"`
+}
+
+// validate checks the TLS and SASL blocks (the brokers are checked by
+// ValidateRuntime, since --brokers may supply them).
+func (k KafkaConf) validate() []error {
+	var errs []error
+	if err := k.TLS.ValidateAt("kafka.tls"); err != nil {
+		errs = append(errs, err)
+	}
+	if err := k.SASL.ValidateAt("kafka.sasl"); err != nil {
+		errs = append(errs, err)
+	}
+	return errs
+}
+
+// KafkaClient returns the Kafka client configuration with the file paths
+// (CA, client certificate, password file) resolved against the config
+// directory.
+func (c *Config) KafkaClient() stream.ClientConfig {
+	cc := stream.ClientConfig{Brokers: c.Kafka.Brokers}
+	if t := c.Kafka.TLS; t != nil {
+		tc := *t
+		tc.CAFile, tc.CertFile, tc.KeyFile = c.Resolve(tc.CAFile), c.Resolve(tc.CertFile), c.Resolve(tc.KeyFile)
+		cc.TLS = &tc
+	}
+	if s := c.Kafka.SASL; s != nil {
+		sc := *s
+		sc.PasswordFile = c.Resolve(sc.PasswordFile)
+		cc.SASL = &sc
+	}
+	return cc
 }
 
 // SourceConfig is one configured source; Settings is decoded by the
@@ -103,13 +147,13 @@ func DecodeConfig(b []byte) (Config, error) {
 	return cfg, nil
 }
 
-var unknownFieldRe = regexp.MustCompile(`field (\S+) not found in type ingest\.(\w+)`)
+var unknownFieldRe = regexp.MustCompile(`field (\S+) not found in type (?:ingest|stream)\.(\w+)`)
 
 // friendlyYAMLError rewrites yaml's "field x not found in type ingest.T"
 // into the keys the operator can use, with a suggestion.
 func friendlyYAMLError(err error) error {
 	known := map[string]any{"Config": Config{}, "Establishment": Establishment{}, "PseudonymConf": PseudonymConf{},
-		"KafkaConf": KafkaConf{}, "SourceConfig": SourceConfig{}}
+		"KafkaConf": KafkaConf{}, "TLSConfig": stream.TLSConfig{}, "SASLConfig": stream.SASLConfig{}, "SourceConfig": SourceConfig{}}
 	msg := unknownFieldRe.ReplaceAllStringFunc(err.Error(), func(m string) string {
 		sub := unknownFieldRe.FindStringSubmatch(m)
 		keys := yamlKeys(known[sub[2]])
@@ -192,6 +236,7 @@ func (c *Config) Validate(knownTypes []string) error {
 	if (c.Pseudonym.KeyFile == "") == (c.Pseudonym.KeyEnv == "") {
 		add("pseudonym", "set exactly one of key_file or key_env (the key itself never goes in this file)")
 	}
+	errs = append(errs, c.Kafka.validate()...)
 	seen := map[string]bool{}
 	if len(c.Sources) == 0 {
 		add("sources", "no source configured: add at least one (see docs/connectors/)")

@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"sort"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/fr-it4ct/it4ct/connectors"
 	"github.com/fr-it4ct/it4ct/mapping"
+	"github.com/fr-it4ct/it4ct/stream"
 )
 
 // Factory builds a source of one kind from its YAML settings. It must not
@@ -36,7 +36,11 @@ type Connector struct {
 	cfg     Config
 	jobs    []Job
 	log     *slog.Logger
+	pub     Publisher
 	Cursors *CursorStore
+	State   *LocalState
+
+	qualityTopic bool // the data-quality topic was ensured
 }
 
 // NewConnector validates cfg, loads the pseudonymisation key and builds
@@ -56,24 +60,24 @@ func NewConnector(cfg Config, facs Factories, key mapping.PseudonymKey, pub Publ
 	if err != nil {
 		return nil, fmt.Errorf("establishment %s: %w", finess, err)
 	}
-	stateDir := cfg.Resolve(cfg.StateDir)
-	cursors, err := NewCursorStore(filepath.Join(stateDir, "cursors"))
+	state, err := OpenLocalState(cfg.Resolve(cfg.StateDir))
 	if err != nil {
 		return nil, err
 	}
-	c := &Connector{cfg: cfg, log: log, Cursors: cursors}
+	c := &Connector{cfg: cfg, log: log, Cursors: state.Cursors, State: state, pub: pub}
 	for i, sc := range cfg.Sources {
 		set := connectors.Settings{SourceID: sc.ID, Establishment: finess, BaseDir: cfg.Dir, Logger: log.With("source", sc.ID)}
 		src, err := facs[sc.Type](set, &cfg.Sources[i].Settings)
 		if err != nil {
 			return nil, fmt.Errorf("sources[%d] (%s): %w", i, sc.ID, err)
 		}
-		q, err := NewQuarantine(filepath.Join(stateDir, "quarantine", sc.ID+".jsonl"), nil)
+		q, err := state.Quarantine(sc.ID)
 		if err != nil {
 			return nil, err
 		}
 		c.jobs = append(c.jobs, Job{SourceID: sc.ID, Establishment: finess, Source: src, Mapper: mapper,
-			Publisher: pub, Cursors: cursors, Quarantine: q, Logger: log})
+			Publisher: pub, Cursors: state.Cursors, Quarantine: q, Keys: state.Keys, Erased: state.Erased,
+			QualityReport: true, Logger: log})
 	}
 	return c, nil
 }
@@ -93,9 +97,23 @@ func (c *Connector) Quarantines() map[string]*Quarantine {
 	return out
 }
 
+// topicEnsurer is implemented by publishers that can create topics
+// (stream.Producer).
+type topicEnsurer interface {
+	EnsureTopics(ctx context.Context, topics ...string) error
+}
+
 // RunOnce runs every source to its end, one after the other.
 func (c *Connector) RunOnce(ctx context.Context) (map[string]Stats, error) {
 	out := map[string]Stats{}
+	if te, ok := c.pub.(topicEnsurer); ok && !c.qualityTopic {
+		// The data-quality topic is created here so that the binary's
+		// wiring only needs to know the resource topics.
+		if err := te.EnsureTopics(ctx, stream.DataQualityTopic(c.Establishment())); err != nil {
+			return out, fmt.Errorf("establishment %s: %w", c.Establishment(), err)
+		}
+		c.qualityTopic = true
+	}
 	for _, j := range c.jobs {
 		st, err := Run(ctx, j)
 		out[j.SourceID] = st

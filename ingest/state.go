@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -169,10 +170,80 @@ func (q *Quarantine) Add(rs []canonical.Reject) error {
 	return f.Close()
 }
 
-// List reads every entry of the quarantine.
+// List reads the entries of the quarantine, oldest first. A record rejected
+// again with the same reason (a batch read twice after a crash, a rerun of
+// an incremental source) is listed once, with its latest time.
 func (q *Quarantine) List() ([]QuarantineEntry, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	all, err := q.readAll()
+	if err != nil {
+		return nil, err
+	}
+	type key struct {
+		source, file, recordKey, column, field, code string
+		line                                         int
+	}
+	at := map[key]int{}
+	var out []QuarantineEntry
+	for _, e := range all {
+		k := key{e.Source, e.File, e.RecordKey, e.Column, e.Field, e.Code, e.Line}
+		if i, ok := at[k]; ok {
+			out[i] = e
+			continue
+		}
+		at[k] = len(out)
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// Counts returns the number of listed entries of sourceID per code.
+func (q *Quarantine) Counts(sourceID string) (map[string]int, error) {
+	es, err := q.List()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int{}
+	for _, e := range es {
+		if e.Source == sourceID {
+			out[e.Code]++
+		}
+	}
+	return out, nil
+}
+
+// Reset removes the entries of sourceID (atomically): called when a run
+// reads the source from its beginning, so the quarantine then holds the
+// rejects of the current export only, not those of every past run.
+func (q *Quarantine) Reset(sourceID string) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	all, err := q.readAll()
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	kept := 0
+	for _, e := range all {
+		if e.Source != sourceID {
+			kept++
+			if err := enc.Encode(e); err != nil {
+				return err
+			}
+		}
+	}
+	if kept == len(all) {
+		return nil
+	}
+	if err := writeFileAtomic(q.path, buf.Bytes()); err != nil {
+		return fmt.Errorf("quarantine %s: reset %s: %w", q.path, sourceID, err)
+	}
+	return nil
+}
+
+func (q *Quarantine) readAll() ([]QuarantineEntry, error) {
 	f, err := os.Open(q.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil

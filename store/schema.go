@@ -70,6 +70,16 @@ CREATE TABLE quality_events (
 	PRIMARY KEY (topic, partition_id, record_offset)
 );
 `,
+	`
+CREATE TABLE site_quality (
+	establishment TEXT NOT NULL,
+	source        TEXT NOT NULL,
+	run_at        TEXT NOT NULL,
+	total_records BIGINT NOT NULL,
+	counts        TEXT NOT NULL,
+	PRIMARY KEY (establishment, source)
+);
+`,
 }
 
 // migrate brings the schema to the latest version in one transaction.

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -106,6 +107,9 @@ var (
 	tQuality = table{"quality_events",
 		[]string{"topic", "partition_id", "record_offset", "establishment", "record_key", "code", "reason"},
 		[]string{"topic", "partition_id", "record_offset"}}
+	tSiteQuality = table{"site_quality",
+		[]string{"establishment", "source", "run_at", "total_records", "counts"},
+		[]string{"establishment", "source"}}
 	tOffsets = table{"consumed_offsets",
 		[]string{"topic", "partition_id", "next_offset"},
 		[]string{"topic", "partition_id"}}
@@ -256,6 +260,7 @@ func (s *sqlStore) Apply(ctx context.Context, changes []Change, offsets []Offset
 		delIdentifiers                   [][]any
 		natRows, idRows, siteRows, sRows [][]any
 		qRows                            [][]any
+		sqRows, delSQ                    [][]any
 	)
 	for _, i := range idx {
 		c := changes[i]
@@ -286,6 +291,15 @@ func (s *sqlStore) Apply(ctx context.Context, changes []Change, offsets []Offset
 		case c.Kind == KindSubject:
 			u := c.Subject
 			sRows = append(sRows, []any{c.Establishment, c.ID, u.SiteStudyID, u.InclusionDate, u.Status, string(u.JSON)})
+		case c.Kind == KindSiteQuality && c.Delete:
+			delSQ = append(delSQ, []any{c.Establishment, c.ID})
+		case c.Kind == KindSiteQuality:
+			q := c.SiteQuality
+			counts, err := json.Marshal(q.Counts)
+			if err != nil {
+				return fmt.Errorf("apply: site quality %s/%s: %w", c.Establishment, c.ID, err)
+			}
+			sqRows = append(sqRows, []any{c.Establishment, c.ID, q.RunAt, q.TotalRecords, string(counts)})
 		case c.Kind == KindQuality:
 			q := c.Quality
 			qRows = append(qRows, []any{q.Topic, int64(q.Partition), q.Offset, q.Establishment, q.RecordKey, q.Code, q.Reason})
@@ -320,6 +334,10 @@ func (s *sqlStore) Apply(ctx context.Context, changes []Change, offsets []Offset
 		func() error { return s.bulk(ctx, tx, tSite, siteRows) },
 		func() error { return s.bulk(ctx, tx, tSubject, sRows) },
 		func() error { return s.bulk(ctx, tx, tQuality, qRows) },
+		func() error {
+			return execEach(ctx, tx, `DELETE FROM site_quality WHERE establishment = $1 AND source = $2`, delSQ)
+		},
+		func() error { return s.bulk(ctx, tx, tSiteQuality, sqRows) },
 		func() error { return s.bulk(ctx, tx, tOffsets, dedupeOffsets(offRows)) },
 	}
 	for _, step := range steps {
@@ -361,6 +379,10 @@ func validChange(c Change) error {
 	case KindSubject:
 		if !c.Delete && c.Subject == nil {
 			return fmt.Errorf("subject change %q: Subject not set", c.ID)
+		}
+	case KindSiteQuality:
+		if !c.Delete && (c.SiteQuality == nil || c.SiteQuality.Establishment != c.Establishment || c.SiteQuality.Source != c.ID) {
+			return fmt.Errorf("site quality change %s/%s: SiteQuality not set or not matching the key", c.Establishment, c.ID)
 		}
 	case KindQuality:
 		if c.Delete || c.Quality == nil {
@@ -594,6 +616,25 @@ func (s *sqlStore) QualityEvents(ctx context.Context) ([]QualityEvent, error) {
 			err := r.Scan(&q.Topic, &q.Partition, &q.Offset, &q.Establishment, &q.RecordKey, &q.Code, &q.Reason)
 			out = append(out, q)
 			return err
+		})
+	return out, err
+}
+
+func (s *sqlStore) SiteQuality(ctx context.Context) ([]SiteQuality, error) {
+	var out []SiteQuality
+	err := query(ctx, s.db, "site quality",
+		`SELECT establishment, source, run_at, total_records, counts FROM site_quality ORDER BY establishment, source`,
+		nil, func(r *sql.Rows) error {
+			var q SiteQuality
+			var counts string
+			if err := r.Scan(&q.Establishment, &q.Source, &q.RunAt, &q.TotalRecords, &counts); err != nil {
+				return err
+			}
+			if err := json.Unmarshal([]byte(counts), &q.Counts); err != nil {
+				return fmt.Errorf("counts of %s/%s: %w", q.Establishment, q.Source, err)
+			}
+			out = append(out, q)
+			return nil
 		})
 	return out, err
 }

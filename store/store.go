@@ -27,6 +27,9 @@ const (
 	// KindQuality is a data-quality event; it is keyed by its record
 	// position (topic, partition, offset) so replays overwrite it.
 	KindQuality
+	// KindSiteQuality is an establishment's data-quality report for one
+	// source, keyed by (Establishment, ID = source id); a delete removes it.
+	KindSiteQuality
 )
 
 func (k Kind) String() string {
@@ -37,6 +40,8 @@ func (k Kind) String() string {
 		return "subject"
 	case KindQuality:
 		return "quality"
+	case KindSiteQuality:
+		return "site-quality"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -98,6 +103,16 @@ type QualityEvent struct {
 	Reason        string // for a human
 }
 
+// SiteQuality is the latest data-quality report of one source of one
+// establishment: counts of rejected records per reason code, never records.
+type SiteQuality struct {
+	Establishment string
+	Source        string
+	RunAt         string // RFC 3339, UTC
+	TotalRecords  int64
+	Counts        map[string]int64
+}
+
 // Change is one upsert or delete. Exactly one of NationalStudy, SiteStudy,
 // Subject or Quality is set for an upsert (matching Kind); a delete sets
 // Kind, Establishment and ID only.
@@ -111,6 +126,7 @@ type Change struct {
 	SiteStudy     *SiteStudy
 	Subject       *Subject
 	Quality       *QualityEvent
+	SiteQuality   *SiteQuality
 }
 
 // Offset is the next offset to consume for one topic partition.
@@ -171,6 +187,9 @@ type Store interface {
 	// QualityEvents lists the data-quality events by topic, partition,
 	// offset.
 	QualityEvents(ctx context.Context) ([]QualityEvent, error)
+	// SiteQuality lists the establishments' data-quality reports by
+	// establishment and source.
+	SiteQuality(ctx context.Context) ([]SiteQuality, error)
 
 	// Close releases the database.
 	Close() error

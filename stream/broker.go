@@ -2,16 +2,19 @@ package stream
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // DefaultBrokerAddr is where the embedded broker listens unless told
@@ -38,6 +41,55 @@ type BrokerConfig struct {
 	// Logger receives the broker's warnings and errors (its per-request
 	// chatter at debug level). Default: discard.
 	Logger *slog.Logger
+	// Users, when not empty, makes the broker require SASL
+	// authentication and enforce ACLs: a user may do only what its ACLs
+	// (or being a superuser) allow. Empty: anyone may do anything.
+	Users []BrokerUser
+	// TLS, when set, makes the broker accept TLS connections only, with
+	// this server configuration (certificate, client CAs).
+	TLS *tls.Config
+}
+
+// BrokerUser is a SASL user of the embedded broker.
+type BrokerUser struct {
+	// Mechanism is SCRAM-SHA-512, SCRAM-SHA-256 or PLAIN.
+	Mechanism string
+	Name      string
+	Password  Secret
+	// Superuser bypasses every ACL (an operator, or a test).
+	Superuser bool
+	// ACLs are what the user may do; their Principal is ignored and set
+	// to User:<Name>. See EstablishmentACLs and AggregatorACLs.
+	ACLs []kfake.ACL
+}
+
+// EstablishmentACLs are the rights of an establishment's connector user:
+// create, describe and write the topics prefixed "it4ct.site.<FINESS>."
+// and nothing else: it cannot write, nor even read, another
+// establishment's topics. The same ACLs on a real Kafka are in
+// docs/kafka-security.md.
+func EstablishmentACLs(finess string) []kfake.ACL {
+	prefix := TopicPrefix + strings.ToUpper(finess) + "."
+	acl := func(op kmsg.ACLOperation) kfake.ACL {
+		return kfake.ACL{Resource: kmsg.ACLResourceTypeTopic, Name: prefix,
+			Pattern: kmsg.ACLResourcePatternTypePrefixed, Operation: op, Allow: true}
+	}
+	return []kfake.ACL{acl(kmsg.ACLOperationWrite), acl(kmsg.ACLOperationDescribe), acl(kmsg.ACLOperationCreate)}
+}
+
+// AggregatorACLs are the rights of the national aggregator's user: read
+// (and describe) every topic prefixed "it4ct.site.", and read the
+// consumer group (DefaultGroup when group is empty). It cannot write.
+func AggregatorACLs(group string) []kfake.ACL {
+	if group == "" {
+		group = DefaultGroup
+	}
+	return []kfake.ACL{
+		{Resource: kmsg.ACLResourceTypeTopic, Name: TopicPrefix, Pattern: kmsg.ACLResourcePatternTypePrefixed,
+			Operation: kmsg.ACLOperationRead, Allow: true},
+		{Resource: kmsg.ACLResourceTypeGroup, Name: group, Pattern: kmsg.ACLResourcePatternTypeLiteral,
+			Operation: kmsg.ACLOperationRead, Allow: true},
+	}
 }
 
 // Broker is an embedded single-node broker speaking the Kafka protocol
@@ -102,6 +154,17 @@ func StartBroker(ctx context.Context, cfg BrokerConfig) (*Broker, error) {
 	if cfg.DataDir != "" {
 		opts = append(opts, kfake.DataDir(cfg.DataDir))
 	}
+	if cfg.TLS != nil {
+		opts = append(opts, kfake.TLS(cfg.TLS))
+	}
+	if len(cfg.Users) > 0 {
+		uopts, err := userOpts(cfg.Users)
+		if err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("start broker: %w", err)
+		}
+		opts = append(opts, uopts...)
+	}
 	if cfg.CompactInterval > 0 {
 		opts = append(opts, kfake.BrokerConfigs(map[string]string{
 			"log.cleaner.backoff.ms": strconv.FormatInt(cfg.CompactInterval.Milliseconds(), 10),
@@ -113,7 +176,8 @@ func StartBroker(ctx context.Context, cfg BrokerConfig) (*Broker, error) {
 		return nil, fmt.Errorf("start broker (data dir %q): %w", cfg.DataDir, err)
 	}
 	b := &Broker{cluster: c, log: log}
-	log.Info("embedded kafka broker started", "addr", ln.Addr().String(), "advertised", adv.String(), "data_dir", cfg.DataDir)
+	log.Info("embedded kafka broker started", "addr", ln.Addr().String(), "advertised", adv.String(), "data_dir", cfg.DataDir,
+		"tls", cfg.TLS != nil, "sasl_users", len(cfg.Users))
 	return b, nil
 }
 
@@ -134,6 +198,32 @@ func (b *Broker) Close() error {
 		b.log.Info("embedded kafka broker stopped")
 	})
 	return nil
+}
+
+// userOpts turns users into kfake options enabling SASL and ACLs.
+func userOpts(users []BrokerUser) ([]kfake.Opt, error) {
+	opts := []kfake.Opt{kfake.EnableSASL(), kfake.EnableACLs()}
+	seen := map[string]bool{}
+	for i, u := range users {
+		switch u.Mechanism {
+		case MechanismScramSHA512, MechanismScramSHA256, MechanismPlain:
+		default:
+			return nil, fmt.Errorf("users[%d] (%s): unknown SASL mechanism %q (known: SCRAM-SHA-512, SCRAM-SHA-256, PLAIN)", i, u.Name, u.Mechanism)
+		}
+		if u.Name == "" || u.Password == "" {
+			return nil, fmt.Errorf("users[%d]: name and password are required", i)
+		}
+		if seen[u.Mechanism+"/"+u.Name] {
+			return nil, fmt.Errorf("users[%d]: duplicate user %s (%s)", i, u.Name, u.Mechanism)
+		}
+		seen[u.Mechanism+"/"+u.Name] = true
+		if u.Superuser {
+			opts = append(opts, kfake.Superuser(u.Mechanism, u.Name, u.Password.Reveal()))
+			continue
+		}
+		opts = append(opts, kfake.User(u.Mechanism, u.Name, u.Password.Reveal(), u.ACLs...))
+	}
+	return opts, nil
 }
 
 // advertised returns the address to put in metadata.

@@ -12,6 +12,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // DefaultGroup is the consumer group the aggregator joins.
@@ -41,8 +43,21 @@ type ConsumerConfig struct {
 	ClientID string
 	// Logger for the loop and franz-go; default discard.
 	Logger *slog.Logger
-	// KgoOpts are passed straight to the franz-go client (SASL, TLS,
-	// hooks such as kotel or kprom).
+	// TLS and SASL secure the connection (see ClientConfig); nil: off.
+	// Files and environment variables are read when Consume starts.
+	TLS  *TLSConfig
+	SASL *SASLConfig
+	// TracerProvider, when set, makes Consume record a "process" span
+	// (kind consumer) around Handle for each distinct trace context
+	// found in the batch's traceparent headers, as a child of the
+	// producer's span: one trace runs from connector to aggregator.
+	// Handle's ctx carries the span when the batch has a single one.
+	TracerProvider trace.TracerProvider
+	// Propagator reads the trace context from record headers; default
+	// W3C trace context.
+	Propagator propagation.TextMapPropagator
+	// KgoOpts are passed straight to the franz-go client (hooks such as
+	// kotel or kprom, a custom dialer).
 	KgoOpts []kgo.Opt
 }
 
@@ -70,6 +85,9 @@ func (c *ConsumerConfig) withDefaults() error {
 	}
 	if c.Logger == nil {
 		c.Logger = discardLogger()
+	}
+	if c.Propagator == nil {
+		c.Propagator = propagation.TraceContext{}
 	}
 	return nil
 }
@@ -116,7 +134,16 @@ func Consume(ctx context.Context, cfg ConsumerConfig, h Handler) error {
 			return handlerOffsets(actx, log, cfg.Backoff, h, offs)
 		}),
 	}
+	sec, err := securityOpts(cfg.TLS, cfg.SASL)
+	if err != nil {
+		return fmt.Errorf("consumer group %s: %w", cfg.Group, err)
+	}
+	opts = append(opts, sec...)
 	opts = append(opts, cfg.KgoOpts...)
+	var tracer trace.Tracer
+	if cfg.TracerProvider != nil {
+		tracer = cfg.TracerProvider.Tracer(instrumentationName)
+	}
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return fmt.Errorf("consumer group %s: %w", cfg.Group, err)
@@ -132,13 +159,20 @@ func Consume(ctx context.Context, cfg ConsumerConfig, h Handler) error {
 			return errors.New("consumer: client closed")
 		}
 		fetches.EachError(func(t string, p int32, err error) {
+			if isAuthError(err) {
+				log.Error("the broker refuses this credential: it needs READ on topics prefixed it4ct.site. and on the consumer group (see docs/kafka-security.md)", "topic", t, "partition", p, "err", err)
+				return
+			}
 			log.Warn("fetch error", "topic", t, "partition", p, "err", err)
 		})
 		var krecs []*kgo.Record
 		fetches.EachRecord(func(r *kgo.Record) { krecs = append(krecs, r) })
 		if len(krecs) > 0 {
 			recs := toRecords(krecs)
-			if err := handleRetrying(ctx, log, cfg.Backoff, h, recs); err != nil {
+			hctx, spans := startProcessSpans(ctx, tracer, cfg.Propagator, recs)
+			err := handleRetrying(hctx, log, cfg.Backoff, h, recs)
+			spans.end(err)
+			if err != nil {
 				return nil // ctx ended while retrying; the batch was not applied and will be re-read
 			}
 			if err := cl.CommitRecords(ctx, krecs...); err != nil && ctx.Err() == nil {
@@ -227,7 +261,7 @@ func toRecords(krecs []*kgo.Record) []Record {
 
 // EndOffsets returns the high watermark (offset of the next record) of
 // every partition of every site topic on the cluster. opts are extra
-// franz-go options (SASL, TLS).
+// franz-go options: pass ClientConfig.Opts() for TLS and SASL.
 func EndOffsets(ctx context.Context, brokers []string, opts ...kgo.Opt) (map[string]map[int32]int64, error) {
 	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...)}, opts...)...)
 	if err != nil {

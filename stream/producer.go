@@ -14,7 +14,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Record headers set by the producer.
@@ -53,6 +56,9 @@ type producerConfig struct {
 	retries     int // <0: kgo default (retry until the context ends)
 	partitions  int32
 	propagator  propagation.TextMapPropagator
+	tracer      trace.Tracer // nil: no spans
+	tls         *TLSConfig
+	sasl        *SASLConfig
 	kgoOpts     []kgo.Opt
 }
 
@@ -101,6 +107,29 @@ func ProducerPropagator(p propagation.TextMapPropagator) ProducerOpt {
 	return func(c *producerConfig) { c.propagator = p }
 }
 
+// ProducerTracerProvider makes Publish record a "publish" span (kind
+// producer, child of ctx's span) whose context goes into the traceparent
+// header. Default: no span; ctx's own trace context is still propagated.
+func ProducerTracerProvider(tp trace.TracerProvider) ProducerOpt {
+	return func(c *producerConfig) {
+		if tp != nil {
+			c.tracer = tp.Tracer(instrumentationName)
+		}
+	}
+}
+
+// ProducerTLS connects to the brokers over TLS; the CA and client
+// certificate files are read by NewProducer. nil: plaintext.
+func ProducerTLS(t *TLSConfig) ProducerOpt {
+	return func(c *producerConfig) { c.tls = t }
+}
+
+// ProducerSASL authenticates with SASL; the password is read by
+// NewProducer. nil: no authentication.
+func ProducerSASL(s *SASLConfig) ProducerOpt {
+	return func(c *producerConfig) { c.sasl = s }
+}
+
 // ProducerKgoOpts passes options straight to the franz-go client: hooks
 // (kotel, kprom), SASL, TLS, a custom dialer.
 func ProducerKgoOpts(opts ...kgo.Opt) ProducerOpt {
@@ -112,6 +141,7 @@ func ProducerKgoOpts(opts ...kgo.Opt) ProducerOpt {
 type Producer struct {
 	cl     *kgo.Client
 	cfg    producerConfig
+	auth   *authWatch
 	closed atomic.Bool
 }
 
@@ -152,12 +182,19 @@ func NewProducer(ctx context.Context, brokers []string, opts ...ProducerOpt) (*P
 	if cfg.retries >= 0 {
 		kopts = append(kopts, kgo.RecordRetries(cfg.retries))
 	}
+	sec, err := securityOpts(cfg.tls, cfg.sasl)
+	if err != nil {
+		return nil, fmt.Errorf("new producer: %w", err)
+	}
+	kopts = append(kopts, sec...)
+	auth := newAuthWatch(cfg.sasl != nil)
+	kopts = append(kopts, kgo.WithHooks(auth))
 	kopts = append(kopts, cfg.kgoOpts...)
 	cl, err := kgo.NewClient(kopts...)
 	if err != nil {
 		return nil, fmt.Errorf("new producer for %v: %w", brokers, err)
 	}
-	return &Producer{cl: cl, cfg: cfg}, nil
+	return &Producer{cl: cl, cfg: cfg, auth: auth}, nil
 }
 
 // EnsureTopics creates the given topics, compacted (cleanup.policy=compact)
@@ -172,7 +209,7 @@ func (p *Producer) EnsureTopics(ctx context.Context, topics ...string) error {
 		"cleanup.policy": kadm.StringPtr("compact"),
 	}, topics...)
 	if err != nil {
-		return fmt.Errorf("create topics %v: %w", topics, err)
+		return fmt.Errorf("create topics %v: %w", topics, classify(err, "check the Kafka credentials in kafka.sasl"))
 	}
 	var (
 		errs    []error
@@ -188,7 +225,7 @@ func (p *Producer) EnsureTopics(ctx context.Context, topics ...string) error {
 		case errors.Is(r.Err, kerr.TopicAlreadyExists):
 			existed = append(existed, t)
 		default:
-			errs = append(errs, fmt.Errorf("create topic %s: %w (%s)", t, r.Err, r.ErrMessage))
+			errs = append(errs, fmt.Errorf("create topic %s: %w (%s)", t, classify(r.Err, writeHint), r.ErrMessage))
 		}
 	}
 	if len(errs) == 0 && len(existed) > 0 {
@@ -226,7 +263,12 @@ func (p *Producer) warnNotCompacted(ctx context.Context, adm *kadm.Client, topic
 // consumers upsert by key.
 //
 // Publish adds HeaderSchemaVersion when a message lacks it, and the trace
-// context of ctx (traceparent) when ctx carries a span.
+// context (traceparent) of its "publish" span (see ProducerTracerProvider),
+// or else of ctx's span if any.
+//
+// A refusal by the broker that retrying cannot fix (authentication failed,
+// or the credential may not write the topic) is returned at once as a
+// *PermanentError (IsPermanent): it needs an operator, not a retry.
 func (p *Producer) Publish(ctx context.Context, msgs []Message) error {
 	if len(msgs) == 0 {
 		return nil
@@ -234,8 +276,29 @@ func (p *Producer) Publish(ctx context.Context, msgs []Message) error {
 	if p.closed.Load() {
 		return errors.New("publish: producer is closed")
 	}
-	trace := map[string]string{}
-	p.cfg.propagator.Inject(ctx, propagation.MapCarrier(trace))
+	if p.cfg.tracer != nil {
+		var span trace.Span
+		ctx, span = p.cfg.tracer.Start(ctx, "publish", trace.WithSpanKind(trace.SpanKindProducer),
+			trace.WithAttributes(
+				attribute.String("messaging.system", "kafka"),
+				attribute.String("messaging.operation.type", "send"),
+				attribute.Int("messaging.batch.message_count", len(msgs)),
+			))
+		defer span.End()
+		err := p.publish(ctx, msgs)
+		if err != nil {
+			span.RecordError(err)
+			span.SetStatus(codes.Error, "publish failed")
+		}
+		return err
+	}
+	return p.publish(ctx, msgs)
+}
+
+func (p *Producer) publish(ctx context.Context, msgs []Message) error {
+	carrier := map[string]string{}
+	p.cfg.propagator.Inject(ctx, propagation.MapCarrier(carrier))
+	p.auth.drain()
 
 	var (
 		wg       sync.WaitGroup
@@ -246,13 +309,13 @@ func (p *Producer) Publish(ctx context.Context, msgs []Message) error {
 		defer wg.Done()
 		if err != nil {
 			select {
-			case firstErr <- fmt.Errorf("publish to %s, key %s: %w", r.Topic, r.Key, err):
+			case firstErr <- fmt.Errorf("publish to %s, key %s: %w", r.Topic, r.Key, classify(err, writeHint)):
 			default:
 			}
 		}
 	}
 	for i := range msgs {
-		p.cl.Produce(ctx, p.record(&msgs[i], trace), promise)
+		p.cl.Produce(ctx, p.record(&msgs[i], carrier), promise)
 	}
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
@@ -266,6 +329,10 @@ func (p *Producer) Publish(ctx context.Context, msgs []Message) error {
 		}
 	case err := <-firstErr:
 		return err
+	case err := <-p.auth.failed:
+		// The records stay buffered; they are failed by Close. The
+		// caller stops: nothing was acknowledged, the cursor stays.
+		return fmt.Errorf("publish %d records: %w", len(msgs), err)
 	case <-ctx.Done():
 		return fmt.Errorf("publish %d records: %w", len(msgs), ctx.Err())
 	}
@@ -306,6 +373,12 @@ func (p *Producer) Close() {
 	}
 	p.cl.Close()
 }
+
+// writeHint is the fix for a write refused by the broker.
+const writeHint = "the Kafka credential must be allowed to write the topic: each establishment's user may write only it4ct.site.<its FINESS>.*; check establishment.finess and kafka.sasl.username"
+
+// instrumentationName names the tracer of this package.
+const instrumentationName = "github.com/fr-it4ct/it4ct/stream"
 
 // TraceContext returns ctx carrying the trace context found in rec's
 // headers (W3C traceparent), for a consumer to continue the producer's trace.

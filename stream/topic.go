@@ -16,10 +16,11 @@ const (
 // prefix "it4ct.site.<FINESS>." and nothing else.
 const TopicPrefix = "it4ct.site."
 
-// TopicPattern matches every site topic, capturing the FINESS (9 characters:
-// digits, with 2A/2B for Corsica) and the lower-case resource family. It is
-// anchored, as kgo.ConsumeRegex expects.
-const TopicPattern = `^it4ct\.site\.((?:[0-9]{2}|2[AB])[0-9]{7})\.(researchstudy|researchsubject)\.v1$`
+// TopicPattern matches every site topic the aggregator consumes, capturing
+// the FINESS (9 characters: digits, with 2A/2B for Corsica) and the
+// lower-case family: the two resource families and the data-quality reports
+// (see DataQualityTopic). It is anchored, as kgo.ConsumeRegex expects.
+const TopicPattern = `^it4ct\.site\.((?:[0-9]{2}|2[AB])[0-9]{7})\.(researchstudy|researchsubject|dataquality)\.v1$`
 
 var topicRE = regexp.MustCompile(TopicPattern)
 

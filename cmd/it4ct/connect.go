@@ -99,7 +99,8 @@ column mapping against your export.`,
 				if err := cfg.ValidateRuntime(); err != nil {
 					return err
 				}
-				prod, err := stream.NewProducer(ctx, cfg.Kafka.Brokers, stream.ProducerLogger(log))
+				kc := cfg.KafkaClient()
+				prod, err := stream.NewProducer(ctx, kc.Brokers, stream.ProducerLogger(log), stream.ProducerTLS(kc.TLS), stream.ProducerSASL(kc.SASL))
 				if err != nil {
 					return err
 				}
@@ -143,6 +144,7 @@ column mapping against your export.`,
 	f.DurationVar(&interval, "interval", 0, "run again every interval (e.g. 15m); 0 runs once and exits")
 	f.IntVar(&show, "show", 1, "with --dry-run: print this many example resources of each type that would be published")
 	_ = cmd.MarkFlagRequired("config")
+	cmd.AddCommand(newQuarantineCmd(g), newEraseCmd(g))
 	return cmd
 }
 
@@ -152,7 +154,14 @@ func printStats(out interface{ Write([]byte) (int, error) }, cfg ingest.Config, 
 		verb = "would publish"
 	}
 	for id, s := range stats {
+		if s.Unchanged {
+			fmt.Fprintf(out, "%s %s source %s: export unchanged since the last complete run, nothing to publish\n", cfg.Establishment.FINESS, cfg.Establishment.Name, id)
+			continue
+		}
 		fmt.Fprintf(out, "%s %s source %s: %d records read, %s %d resources, %d rejected", cfg.Establishment.FINESS, cfg.Establishment.Name, id, s.Records, verb, s.Published, s.Rejects)
+		if s.Deleted > 0 {
+			fmt.Fprintf(out, ", %d deleted", s.Deleted)
+		}
 		if len(s.ByCode) > 0 {
 			var parts []string
 			for c, n := range s.ByCode {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/fr-it4ct/it4ct/indicators"
 	"github.com/fr-it4ct/it4ct/server"
@@ -23,6 +24,7 @@ func newAggregateCmd(g *globalFlags) *cobra.Command {
 		brokers []string
 		dsn     string
 		group   string
+		kafka   kafkaFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "aggregate",
@@ -30,7 +32,11 @@ func newAggregateCmd(g *globalFlags) *cobra.Command {
 		Long: `aggregate joins the consumer group, reads all it4ct.site.<FINESS>.* topics,
 checks each payload against its topic's establishment and upserts the national
 state. Consumed offsets are stored in the same database transaction as the
-state they produced: a crash neither loses nor re-applies an update.`,
+state they produced: a crash neither loses nor re-applies an update.
+
+On a secured Kafka (docs/kafka-security.md), pass the aggregator's user with
+--kafka-sasl-user and its password in a file (--kafka-sasl-password-file) or
+in the environment variable IT4CT_KAFKA_PASSWORD; --kafka-tls-ca turns TLS on.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := ctxOf(cmd)
@@ -43,14 +49,55 @@ state they produced: a crash neither loses nor re-applies an update.`,
 				return err
 			}
 			defer st.Close()
-			return stream.Consume(ctx, stream.ConsumerConfig{Brokers: brokers, Group: group, Logger: log}, indicators.New(st))
+			ccfg := stream.ConsumerConfig{Brokers: brokers, Group: group, Logger: log, TLS: kafka.tls(), SASL: kafka.sasl()}
+			if err := (stream.ClientConfig{Brokers: brokers, TLS: ccfg.TLS, SASL: ccfg.SASL}).Validate(); err != nil {
+				return fmt.Errorf("kafka flags: %w", err)
+			}
+			return stream.Consume(ctx, ccfg, indicators.New(st))
 		},
 	}
 	f := cmd.Flags()
 	f.StringSliceVar(&brokers, "brokers", []string{"127.0.0.1:9092"}, "Kafka brokers host:port, comma-separated")
 	f.StringVar(&dsn, "db", defaultDB, "national store: sqlite:PATH or postgres://user@host:port/db")
 	f.StringVar(&group, "group", "it4ct-aggregator", "Kafka consumer group")
+	kafka.register(f)
 	return cmd
+}
+
+// kafkaPasswordEnv is where the Kafka password is read from when no
+// --kafka-sasl-password-file is given.
+const kafkaPasswordEnv = "IT4CT_KAFKA_PASSWORD"
+
+// kafkaFlags are the TLS and SASL flags of the national commands.
+type kafkaFlags struct {
+	tlsCA, tlsServerName            string
+	saslUser, saslMech, saslPwdFile string
+}
+
+func (k *kafkaFlags) register(f *pflag.FlagSet) {
+	f.StringVar(&k.tlsCA, "kafka-tls-ca", "", "connect to Kafka over TLS, trusting the CAs in this PEM file")
+	f.StringVar(&k.tlsServerName, "kafka-tls-server-name", "", "name to check in the brokers' certificates (default: the broker host); implies TLS")
+	f.StringVar(&k.saslUser, "kafka-sasl-user", "", "authenticate to Kafka as this user (SASL); the password comes from --kafka-sasl-password-file or $"+kafkaPasswordEnv)
+	f.StringVar(&k.saslMech, "kafka-sasl-mechanism", stream.MechanismScramSHA512, "SASL mechanism: SCRAM-SHA-512, SCRAM-SHA-256 or PLAIN")
+	f.StringVar(&k.saslPwdFile, "kafka-sasl-password-file", "", "file holding the Kafka password (default: environment variable "+kafkaPasswordEnv+")")
+}
+
+func (k *kafkaFlags) tls() *stream.TLSConfig {
+	if k.tlsCA == "" && k.tlsServerName == "" {
+		return nil
+	}
+	return &stream.TLSConfig{CAFile: k.tlsCA, ServerName: k.tlsServerName}
+}
+
+func (k *kafkaFlags) sasl() *stream.SASLConfig {
+	if k.saslUser == "" && k.saslPwdFile == "" {
+		return nil
+	}
+	s := &stream.SASLConfig{Mechanism: k.saslMech, Username: k.saslUser, PasswordFile: k.saslPwdFile}
+	if s.PasswordFile == "" {
+		s.PasswordEnv = kafkaPasswordEnv
+	}
+	return s
 }
 
 func newServeCmd(g *globalFlags) *cobra.Command {

@@ -33,6 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ReopenPersists", testReopen},
 		{"InclusionCounts", testInclusionCounts},
 		{"QualityEventsReplay", testQualityReplay},
+		{"SiteQualityLatestWins", testSiteQuality},
 		{"LargeBatch", testLargeBatch},
 	}
 	for _, tc := range tests {
@@ -492,6 +493,41 @@ func testQualityReplay(t *testing.T, open func(t *testing.T) store.Store) {
 	}
 	if err := st.Apply(ctx, []store.Change{q(7, "")}, nil); err == nil {
 		t.Error("a quality event without code was stored; want a constraint error")
+	}
+}
+
+func testSiteQuality(t *testing.T, open func(t *testing.T) store.Store) {
+	ctx := context.Background()
+	st := open(t)
+	defer st.Close()
+	rep := func(est, src, at string, total int64, counts map[string]int64) store.Change {
+		return store.Change{Kind: store.KindSiteQuality, Establishment: est, ID: src, SiteQuality: &store.SiteQuality{
+			Establishment: est, Source: src, RunAt: at, TotalRecords: total, Counts: counts}}
+	}
+	apply(t, st, []store.Change{
+		rep(estA, "ctms", "2026-03-01T10:00:00Z", 100, map[string]int64{"bad-date": 3}),
+		rep(estB, "ctms", "2026-03-01T10:00:00Z", 50, map[string]int64{}),
+		rep(estA, "xls", "2026-03-01T10:00:00Z", 9, map[string]int64{"bad-date": 1}),
+	})
+	apply(t, st, []store.Change{
+		rep(estA, "ctms", "2026-03-02T10:00:00Z", 101, map[string]int64{"bad-date": 1, "invalid-fhir": 2}),
+		{Kind: store.KindSiteQuality, Establishment: estA, ID: "xls", Delete: true},
+	})
+	got, err := st.SiteQuality(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []store.SiteQuality{
+		{Establishment: estA, Source: "ctms", RunAt: "2026-03-02T10:00:00Z", TotalRecords: 101, Counts: map[string]int64{"bad-date": 1, "invalid-fhir": 2}},
+		{Establishment: estB, Source: "ctms", RunAt: "2026-03-01T10:00:00Z", TotalRecords: 50, Counts: map[string]int64{}},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("site quality (-want +got):\n%s", d)
+	}
+	bad := rep(estA, "other", "x", 1, nil)
+	bad.ID = "ctms"
+	if err := st.Apply(ctx, []store.Change{bad}, nil); err == nil {
+		t.Error("a report whose source differs from the change id was stored")
 	}
 }
 
