@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -87,7 +88,7 @@ func BenchmarkConnectorPath(b *testing.B) {
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		src, err := ctmscsv.New(connectors.Settings{SourceID: "bench", Establishment: benchFINESS, BaseDir: dir}, cfg)
+		src, err := ctmscsv.New(connectors.Settings{SourceID: "bench", Establishment: benchFINESS, BaseDir: dir, Logger: slog.New(slog.DiscardHandler)}, cfg)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -98,7 +99,8 @@ func BenchmarkConnectorPath(b *testing.B) {
 			b.Fatal(err)
 		}
 		if st.Rejects != 0 || st.Records != n+20 {
-			b.Fatalf("records %d rejects %d", st.Records, st.Rejects)
+			es, _ := q.List()
+			b.Fatalf("records %d rejects %d: %v", st.Records, st.Rejects, es[0].Message)
 		}
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "inclusions/s")

@@ -299,6 +299,9 @@ func (s *Source) studyRow(r row, emit bool, b *connectors.Batch) {
 		}
 		p.fail("site_status", "missing-value", "this establishment's participation has neither a status nor any date", fix)
 	}
+	if site.Status == "" {
+		site.Status = inferSiteStatus(site)
+	}
 	site.Study = st.IDs
 
 	// Index the study for the inclusions file.
@@ -391,4 +394,19 @@ func dateFix(raw, kind string, configured []string) string {
 		}
 	}
 	return fmt.Sprintf("correct the date in the export; accepted formats (%s): %s", key, list)
+}
+
+// inferSiteStatus gives a site without a status column (or with an empty
+// cell and no default) the status its dates imply: closed -> completed,
+// opened or first inclusion -> recruiting, contract only -> approved.
+func inferSiteStatus(s *canonical.Site) canonical.StudyStatus {
+	switch {
+	case !s.Closed.IsZero():
+		return canonical.StatusCompleted
+	case !s.Opened.IsZero() || !s.FirstInclusion.IsZero():
+		return canonical.StatusRecruiting
+	case !s.ContractSigned.IsZero() || !s.ContractSent.IsZero():
+		return canonical.StatusApproved
+	}
+	return ""
 }

@@ -684,3 +684,38 @@ func TestStudyRefByNCT(t *testing.T) {
 		t.Errorf("want 2 inclusions and no reject:\n%s", render(bs))
 	}
 }
+
+// TestSiteStatusInferredFromDates: without a site status column, a site
+// gets the status its dates imply, so that the mapping (which requires a
+// status) does not reject it.
+func TestSiteStatusInferredFromDates(t *testing.T) {
+	studies := []string{
+		"Code;Statut;Ouverture;Fermeture;Contrat",
+		"A-1;En cours;01/01/2024;;",
+		"A-2;En cours;01/01/2022;31/12/2023;",
+		"A-3;En cours;;;05/05/2024",
+	}
+	y := `
+studies:
+  path: etudes.csv
+  columns: {local_code: "Code", status: "Statut", site_opened: "Ouverture", site_closed: "Fermeture", site_contract_signed: "Contrat"}
+inclusions:
+  path: inclusions.csv
+  columns: {study_ref: "Code", subject_id: "Patient", inclusion_date: "Date", inclusion_status: "Statut"}
+values:
+  status: {"En cours": recruiting}
+  inclusion_status: {"Inclus": included}
+`
+	incl := []string{"Code;Patient;Date;Statut", "A-1;P1;01/02/2024;Inclus"}
+	bs := readAll(t, newSource(t, export(t, studies, incl), mustDecode(t, y), nil))
+	var got []canonical.StudyStatus
+	for _, r := range allRecords(bs) {
+		if r.Site != nil {
+			got = append(got, r.Site.Status)
+		}
+	}
+	want := []canonical.StudyStatus{canonical.StatusRecruiting, canonical.StatusCompleted, canonical.StatusApproved}
+	if d := cmp.Diff(want, got); d != "" || len(allRejects(bs)) > 0 {
+		t.Errorf("(-want +got):\n%s\n%s", d, render(bs))
+	}
+}

@@ -60,14 +60,14 @@ func run(out string, seed uint64) error {
 	var allBroken []*broken
 	totals := map[*Establishment][2]int{}
 	for _, e := range p.Ests {
-		br, st, in, err := writeEstablishment(out, e, p.Studies, p.Inclusions, brokenFor(e))
+		br, st, in, err := writeEstablishment(out, seed, e, p.Studies, p.Inclusions, brokenFor(e))
 		if err != nil {
 			return err
 		}
 		allBroken = append(allBroken, br...)
 		totals[e] = [2]int{st, in}
 	}
-	if _, st, in, err := writeEstablishment(out, e4, p.Other, p.OtherIncl, nil); err != nil {
+	if _, st, in, err := writeEstablishment(out, seed, e4, p.Other, p.OtherIncl, nil); err != nil {
 		return err
 	} else {
 		totals[e4] = [2]int{st, in}
@@ -107,7 +107,7 @@ func brokenFor(e *Establishment) []*broken {
 		return []*broken{
 			{Est: e, File: "export_etudes.csv", Code: "bad-identifier", Field: "id_rcb", What: `ID-RCB "2023-A1234-05" has 4 digits instead of 5`},
 			{Est: e, File: "export_patients.csv", Code: "unknown-study", Field: "study_ref", What: `inclusion refers to study "GA99999", absent from export_etudes.csv`},
-			{Est: e, File: "export_patients.csv", Code: "bad-field-count", What: "row has 4 fields, the header has 5 (the status column is missing)"},
+			{Est: e, File: "export_patients.csv", Code: "bad-field-count", What: ""}, // What is set once the row is built: it depends on the column count
 		}
 	case e3:
 		return []*broken{
@@ -120,7 +120,7 @@ func brokenFor(e *Establishment) []*broken {
 
 // writeEstablishment writes one establishment's directory and returns its
 // broken rows (with lines) and its valid study and inclusion row counts.
-func writeEstablishment(out string, e *Establishment, studies []*Study, incls []*Inclusion, brk []*broken) ([]*broken, int, int, error) {
+func writeEstablishment(out string, seed uint64, e *Establishment, studies []*Study, incls []*Inclusion, brk []*broken) ([]*broken, int, int, error) {
 	l := layouts[e]
 	dir := filepath.Join(out, e.Slug)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -164,19 +164,18 @@ func writeEstablishment(out string, e *Establishment, studies []*Study, incls []
 		rec        []string
 	}
 	var irows []irow
+	who := newPeople(seed, e)
 	for i, in := range incls {
 		if in.Site.Est != e {
 			continue
 		}
-		v := map[string]string{
-			"study_ref":        in.Site.Code,
-			"subject_id":       in.Subject,
-			"inclusion_date":   fmtDate(in.Date, l.Inclusions.DateLayout),
-			"inclusion_status": l.word("inclusion_status", in.Status),
-			"x-arm":            arms(i),
-			"x-service":        "Unité de recherche clinique",
-			"x-comment":        comments[(i*3)%len(comments)],
-		}
+		v := identityValues(who.next(in.Date), l.Inclusions.DateLayout)
+		v["study_ref"] = in.Site.Code
+		v["subject_id"] = in.Subject
+		v["inclusion_date"] = fmtDate(in.Date, l.Inclusions.DateLayout)
+		v["inclusion_status"] = l.word("inclusion_status", in.Status)
+		v["x-arm"] = arms(i)
+		v["x-service"] = "Unité de recherche clinique"
 		if in.Status == "screen-failed" {
 			v["x-arm"] = ""
 		}
@@ -240,6 +239,7 @@ func writeEstablishment(out string, e *Establishment, studies []*Study, incls []
 				rec[idx("subject_id")] = "P-0998"
 			case "bad-field-count":
 				rec = append(rec[:idx("inclusion_status")], rec[idx("inclusion_status")+1:]...)
+				b.What = fmt.Sprintf("row has %d fields, the header has %d (the status column is missing)", len(rec), len(l.Inclusions.Cols))
 			}
 			if b.Code != "unknown-study" && b.Code != "unknown-value" {
 				rec[idx("subject_id")] = "P-0997"
