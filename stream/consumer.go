@@ -27,6 +27,15 @@ type ConsumerConfig struct {
 	// spreads partitions over aggregator instances and exposes lag to
 	// monitoring: the positions that count are the Handler's.
 	Group string
+	// InstanceID, when set, makes this consumer a static group member
+	// (KIP-345): an aggregator restarted after a crash with the same
+	// instance id takes its partitions back at once instead of waiting for
+	// the dead member's session to time out. Give each aggregator instance
+	// its own stable id (e.g. the host name).
+	InstanceID string
+	// SessionTimeout bounds how long a vanished member without an
+	// InstanceID keeps its partitions; default 10s.
+	SessionTimeout time.Duration
 	// MetadataMaxAge bounds how long a new establishment's topic can go
 	// unnoticed; default 5s.
 	MetadataMaxAge time.Duration
@@ -70,6 +79,9 @@ func (c *ConsumerConfig) withDefaults() error {
 	}
 	if c.MetadataMaxAge <= 0 {
 		c.MetadataMaxAge = 5 * time.Second
+	}
+	if c.SessionTimeout <= 0 {
+		c.SessionTimeout = 10 * time.Second
 	}
 	if c.MaxPollRecords <= 0 {
 		c.MaxPollRecords = 5000
@@ -122,6 +134,8 @@ func Consume(ctx context.Context, cfg ConsumerConfig, h Handler) error {
 		kgo.ClientID(cfg.ClientID),
 		kgo.WithLogger(newKgoLogger(cfg.Logger)),
 		kgo.ConsumerGroup(cfg.Group),
+		kgo.SessionTimeout(cfg.SessionTimeout),
+		kgo.HeartbeatInterval(max(cfg.SessionTimeout/5, 500*time.Millisecond)),
 		kgo.ConsumeTopics(TopicPattern),
 		kgo.ConsumeRegex(),
 		kgo.DisableAutoCommit(),
@@ -133,6 +147,9 @@ func Consume(ctx context.Context, cfg ConsumerConfig, h Handler) error {
 		kgo.AdjustFetchOffsetsFn(func(actx context.Context, offs map[string]map[int32]kgo.Offset) (map[string]map[int32]kgo.Offset, error) {
 			return handlerOffsets(actx, log, cfg.Backoff, h, offs)
 		}),
+	}
+	if cfg.InstanceID != "" {
+		opts = append(opts, kgo.InstanceID(cfg.InstanceID))
 	}
 	sec, err := securityOpts(cfg.TLS, cfg.SASL)
 	if err != nil {

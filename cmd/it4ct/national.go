@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -21,10 +22,11 @@ const defaultDB = "sqlite:./it4ct-national.db"
 
 func newAggregateCmd(g *globalFlags) *cobra.Command {
 	var (
-		brokers []string
-		dsn     string
-		group   string
-		kafka   kafkaFlags
+		brokers  []string
+		dsn      string
+		group    string
+		instance string
+		kafka    kafkaFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "aggregate",
@@ -49,7 +51,7 @@ in the environment variable IT4CT_KAFKA_PASSWORD; --kafka-tls-ca turns TLS on.`,
 				return err
 			}
 			defer st.Close()
-			ccfg := stream.ConsumerConfig{Brokers: brokers, Group: group, Logger: log, TLS: kafka.tls(), SASL: kafka.sasl()}
+			ccfg := stream.ConsumerConfig{Brokers: brokers, Group: group, InstanceID: instance, Logger: log, TLS: kafka.tls(), SASL: kafka.sasl()}
 			if err := (stream.ClientConfig{Brokers: brokers, TLS: ccfg.TLS, SASL: ccfg.SASL}).Validate(); err != nil {
 				return fmt.Errorf("kafka flags: %w", err)
 			}
@@ -60,6 +62,8 @@ in the environment variable IT4CT_KAFKA_PASSWORD; --kafka-tls-ca turns TLS on.`,
 	f.StringSliceVar(&brokers, "brokers", []string{"127.0.0.1:9092"}, "Kafka brokers host:port, comma-separated")
 	f.StringVar(&dsn, "db", defaultDB, "national store: sqlite:PATH or postgres://user@host:port/db")
 	f.StringVar(&group, "group", "it4ct-aggregator", "Kafka consumer group")
+	host, _ := os.Hostname()
+	f.StringVar(&instance, "instance-id", "it4ct-aggregator-"+host, "static group member id: a restarted aggregator with the same id resumes at once; unique per running instance, empty to disable")
 	kafka.register(f)
 	return cmd
 }
