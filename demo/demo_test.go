@@ -14,23 +14,12 @@ import (
 	"testing"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
-	"github.com/fr-it4ct/it4ct/connectors"
 	"github.com/fr-it4ct/it4ct/connectors/ctmscsv"
 	"github.com/fr-it4ct/it4ct/ingest"
 )
 
 func factories() ingest.Factories {
-	return ingest.Factories{
-		ctmscsv.Type: func(set connectors.Settings, node *yaml.Node) (connectors.Source, error) {
-			cfg, err := ctmscsv.DecodeNode(node)
-			if err != nil {
-				return nil, err
-			}
-			return ctmscsv.New(set, cfg)
-		},
-	}
+	return ingest.Factories{ctmscsv.Type: ctmscsv.Factory}
 }
 
 // expectedRow is one line of the hand-computed table in testdata/demo/README.md.

@@ -18,6 +18,17 @@ import (
 // move when records are re-delivered.
 func dumpState(t *testing.T, dbPath string) map[string][]string {
 	t.Helper()
+	return dumpTables(t, dbPath,
+		func(tb string) bool {
+			return strings.Contains(tb, "offset") || strings.Contains(tb, "schema") || strings.Contains(tb, "quality")
+		},
+		func(c string) bool { return strings.HasSuffix(c, "_at") || strings.Contains(c, "offset") })
+}
+
+// dumpTables renders every row of every table of the SQLite file at dbPath,
+// sorted, except the tables and columns the skip functions name.
+func dumpTables(t *testing.T, dbPath string, skipTable, skipCol func(string) bool) map[string][]string {
+	t.Helper()
 	db, err := sql.Open("sqlite", "file:"+dbPath+"?mode=ro")
 	if err != nil {
 		t.Fatal(err)
@@ -38,7 +49,7 @@ func dumpState(t *testing.T, dbPath string) map[string][]string {
 	rows.Close()
 	out := map[string][]string{}
 	for _, tb := range tables {
-		if strings.Contains(tb, "offset") || strings.Contains(tb, "schema") || strings.Contains(tb, "quality") {
+		if skipTable(tb) {
 			continue
 		}
 		rs, err := db.Query(fmt.Sprintf(`SELECT * FROM %q`, tb))
@@ -57,7 +68,7 @@ func dumpState(t *testing.T, dbPath string) map[string][]string {
 			}
 			var b strings.Builder
 			for i, c := range cols {
-				if strings.HasSuffix(c, "_at") || strings.Contains(c, "offset") {
+				if skipCol(c) {
 					continue
 				}
 				fmt.Fprintf(&b, "%s=%v;", c, fmt.Sprint(deref(vals[i])))

@@ -3,7 +3,6 @@ package demo
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -251,47 +250,6 @@ func uniq(xs []string) []string {
 // as "column=value;..." text.
 func dumpAllRows(t *testing.T, dbPath string) map[string][]string {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+dbPath+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type='table'`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tables []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		tables = append(tables, n)
-	}
-	rows.Close()
-	out := map[string][]string{}
-	for _, tb := range tables {
-		rs, err := db.Query(fmt.Sprintf(`SELECT * FROM %q`, tb))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cols, _ := rs.Columns()
-		for rs.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rs.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
-			var b strings.Builder
-			for i, c := range cols {
-				fmt.Fprintf(&b, "%s=%v;", c, deref(vals[i]))
-			}
-			out[tb] = append(out[tb], b.String())
-		}
-		rs.Close()
-	}
-	return out
+	none := func(string) bool { return false }
+	return dumpTables(t, dbPath, none, none)
 }

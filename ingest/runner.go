@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/fr-it4ct/it4ct/canonical"
@@ -162,13 +164,14 @@ func Run(ctx context.Context, j Job) (Stats, error) {
 		rejects := append([]canonical.Reject(nil), b.Rejects...)
 		var msgs []stream.Message
 		pb := passBatch{keys: map[string]string{}, records: len(b.Records), rejects: len(b.Rejects), cursor: b.Cursor}
-		for _, rec := range b.Records {
+		mapped := mapAll(j.Mapper, b.Records)
+		for i, rec := range b.Records {
 			st.Records++
 			if r, ok := checkEstablishment(rec, j.Establishment); !ok {
 				rejects = append(rejects, r)
 				continue
 			}
-			res, err := j.Mapper.Map(rec)
+			res, err := mapped[i].res, mapped[i].err
 			if err != nil {
 				rejects = append(rejects, mappingReject(rec, err))
 				continue
@@ -373,4 +376,40 @@ func mappingReject(rec canonical.Record, err error) canonical.Reject {
 		r.Fix = is.Fix
 	}
 	return r
+}
+
+type mapResult struct {
+	res []mapping.Resource
+	err error
+}
+
+// mapAll maps a batch's records on every core; results keep the records'
+// order, so what is published and quarantined does not depend on the
+// scheduling. The Mapper must be safe for concurrent use (mapping.Mapper is).
+func mapAll(m Mapper, recs []canonical.Record) []mapResult {
+	out := make([]mapResult, len(recs))
+	workers := min(runtime.GOMAXPROCS(0), (len(recs)+63)/64)
+	if workers <= 1 {
+		for i, r := range recs {
+			out[i].res, out[i].err = m.Map(r)
+		}
+		return out
+	}
+	var wg sync.WaitGroup
+	chunk := (len(recs) + workers - 1) / workers
+	for w := 0; w < workers; w++ {
+		lo, hi := w*chunk, min((w+1)*chunk, len(recs))
+		if lo >= hi {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := lo; i < hi; i++ {
+				out[i].res, out[i].err = m.Map(recs[i])
+			}
+		}()
+	}
+	wg.Wait()
+	return out
 }
