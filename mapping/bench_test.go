@@ -53,3 +53,34 @@ func BenchmarkDecodeResearchSubject(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkValidateSubject measures Validate alone on the ResearchSubject
+// Map emits for an inclusion.
+func BenchmarkValidateSubject(b *testing.B) {
+	m := testMapper(b, finessA)
+	res, err := m.Map(canonical.Record{Inclusion: &canonical.Inclusion{Study: canonical.Identifiers{IDRCB: "2024-A01234-56"}, Establishment: finessA,
+		LocalSubjectID: "S1", InclusionDate: canonical.NewDate(2024, 6, 3), Status: canonical.InclIncluded}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if is := Validate(res[0].JSON); len(is) != 0 {
+			b.Fatal(is)
+		}
+	}
+}
+
+// BenchmarkMapSite measures Map for a site participation.
+func BenchmarkMapSite(b *testing.B) {
+	m := testMapper(b, finessA)
+	n := 20
+	s := &canonical.Site{Study: canonical.Identifiers{IDRCB: "2024-A01234-56"}, Establishment: finessA, Status: canonical.StatusRecruiting,
+		Role: canonical.RoleInvestigatingSite, Target: &n, ContractSigned: canonical.NewDate(2024, 2, 1), Opened: canonical.NewDate(2024, 3, 1)}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := m.Map(canonical.Record{Site: s}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -21,12 +21,16 @@ const (
 )
 
 func hashID(prefix string, parts ...string) string {
-	h := sha256.New()
+	var buf [256]byte // no heap for usual keys
+	in := buf[:0]
 	for _, p := range parts {
-		h.Write([]byte(p))
-		h.Write([]byte{0})
+		in = append(in, p...)
+		in = append(in, 0)
 	}
-	return prefix + hex.EncodeToString(h.Sum(nil)[:16])
+	sum := sha256.Sum256(in)
+	var out [8 + 32]byte
+	b := append(out[:0], prefix...)
+	return string(hex.AppendEncode(b, sum[:16]))
 }
 
 // normaliseID trims and upper-cases a registry identifier; every registry

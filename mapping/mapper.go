@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/fr-it4ct/it4ct/canonical"
 	"github.com/samply/golang-fhir-models/fhir-models/fhir"
@@ -82,22 +83,35 @@ var (
 )
 
 // Mapper maps the canonical records of one establishment to FHIR R4.
-// It is safe for concurrent use (it holds no mutable state).
+// It is safe for concurrent use: Map may be called from any number of
+// goroutines at once (its only mutable state, the reusable HMACs of the
+// pseudonyms, lives in a sync.Pool; TestMapConcurrent checks it under
+// -race). A Mapper must not be copied.
 type Mapper struct {
 	finess string
 	key    PseudonymKey
+	macs   sync.Pool // of *pseudonymer for key
 }
 
 // NewMapper returns a mapper for the establishment with this FINESS, whose
 // subjects are pseudonymised with key.
 func NewMapper(finess string, key PseudonymKey) (*Mapper, error) {
-	if !finessRe.MatchString(finess) {
+	if !isFINESS(finess) {
 		return nil, fmt.Errorf("mapping: establishment FINESS %q is not 9 characters (digits, 2A/2B)", finess)
 	}
 	if key.IsZero() {
 		return nil, fmt.Errorf("mapping: establishment %s: no pseudonym key", finess)
 	}
-	return &Mapper{finess: finess, key: key}, nil
+	m := &Mapper{finess: finess, key: key}
+	m.macs.New = func() any { return key.newPseudonymer() }
+	return m, nil
+}
+
+// pseudonym is m.key.Pseudonym with a pooled HMAC.
+func (m *Mapper) pseudonym(studyKey, localSubjectID string) string {
+	p := m.macs.Get().(*pseudonymer)
+	defer m.macs.Put(p)
+	return p.pseudonym(studyKey, localSubjectID)
 }
 
 // Map turns one canonical record into the resources to publish:
@@ -199,7 +213,7 @@ func fhirIdentifiers(ids canonical.Identifiers) []fhir.Identifier {
 	add(SystemNCT, ids.NCT)
 	if ids.SponsorCode != "" {
 		assignerSystem := SystemSponsorKey
-		if finessRe.MatchString(ids.SponsorKey) {
+		if isFINESS(ids.SponsorKey) {
 			assignerSystem = SystemFINESS
 		}
 		out = append(out, fhir.Identifier{System: ptr(SystemSponsorCode), Value: ptr(ids.SponsorCode),
@@ -256,7 +270,7 @@ func (m *Mapper) mapStudy(s *canonical.Study) (Resource, []Issue) {
 	if s.Phase != "" && !phaseOK {
 		is.add("Study.Phase", "unknown-code", fmt.Sprintf("phase %q is not I, I/II, II, II/III, III, IV or NA", clip(string(s.Phase))), "")
 	}
-	if s.SponsorFINESS != "" && !finessRe.MatchString(s.SponsorFINESS) {
+	if s.SponsorFINESS != "" && !isFINESS(s.SponsorFINESS) {
 		is.add("Study.SponsorFINESS", "bad-format", fmt.Sprintf("sponsor FINESS %q is not 9 characters (digits, 2A/2B)", clip(s.SponsorFINESS)), "")
 	}
 	is.checkCount("Study.TargetFrance", s.TargetFrance)
@@ -421,19 +435,64 @@ func (m *Mapper) mapInclusion(in *canonical.Inclusion) (Resource, []Issue) {
 		return Resource{}, is
 	}
 	ssID := SiteStudyID(natID, in.Establishment)
-	pseudo := m.key.Pseudonym(natID, in.LocalSubjectID)
+	pseudo := m.pseudonym(natID, in.LocalSubjectID)
 	id := SubjectID(ssID, pseudo)
-	rs := fhir.ResearchSubject{
-		Id:         ptr(id),
-		Meta:       &fhir.Meta{Profile: []string{ProfileSubject}},
-		Study:      fhir.Reference{Reference: ptr("ResearchStudy/" + ssID)},
-		Individual: fhir.Reference{Type: ptr("Patient"), Identifier: &fhir.Identifier{System: ptr(SystemPseudonym), Value: ptr(pseudo)}},
+	return Resource{Type: "ResearchSubject", ID: id, JSON: subjectJSON(id, r4status, in.InclusionDate, ssID, pseudo)}, nil
+}
+
+// subjectJSON writes the ResearchSubject of an inclusion directly: the
+// bytes json.Marshal gives for the samply fhir.ResearchSubject
+//
+//	Id: id, Meta: {Profile: [ProfileSubject]}, Status: status,
+//	Period: {Start: date} (when the date is set),
+//	Study: {Reference: "ResearchStudy/" + ssID},
+//	Individual: {Type: "Patient", Identifier: {System: SystemPseudonym, Value: pseudo}}
+//
+// (samply's MarshalJSON marshals twice through a wrapper and json.Marshal
+// compacts the result again: a fifth of Map). TestSubjectJSONMatchesSamply
+// compares the two byte for byte.
+func subjectJSON(id, status string, date canonical.Date, ssID, pseudo string) []byte {
+	b := make([]byte, 0, 320+len(id)+len(ssID)+len(pseudo))
+	b = append(b, `{"id":`...)
+	b = appendJSONString(b, id)
+	b = append(b, `,"meta":{"profile":[`...)
+	b = appendJSONString(b, ProfileSubject)
+	b = append(b, `]},"status":`...)
+	b = appendJSONString(b, status)
+	if !date.IsZero() {
+		b = append(b, `,"period":{"start":`...)
+		b = appendJSONString(b, isoDate(date))
+		b = append(b, '}')
 	}
-	if err := rs.Status.UnmarshalJSON([]byte(`"` + r4status + `"`)); err != nil {
-		panic(err)
+	b = append(b, `,"study":{"reference":`...)
+	b = appendJSONString(b, "ResearchStudy/"+ssID)
+	b = append(b, `},"individual":{"type":"Patient","identifier":{"system":`...)
+	b = appendJSONString(b, SystemPseudonym)
+	b = append(b, `,"value":`...)
+	b = appendJSONString(b, pseudo)
+	b = append(b, `}},"resourceType":"ResearchSubject"}`...)
+	return b
+}
+
+// appendJSONString appends s as encoding/json writes it (HTML-safe).
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return append(b, marshal(s)...)
+		}
 	}
-	if !in.InclusionDate.IsZero() {
-		rs.Period = &fhir.Period{Start: ptr(in.InclusionDate.String())}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// isoDate is d.String() ("YYYY-MM-DD") without fmt.
+func isoDate(d canonical.Date) string {
+	if d.Y < 0 || d.Y > 9999 || d.M < 1 || d.M > 12 || d.D < 1 || d.D > 99 {
+		return d.String()
 	}
-	return Resource{Type: "ResearchSubject", ID: id, JSON: marshal(rs)}, nil
+	m := int(d.M)
+	b := [10]byte{byte('0' + d.Y/1000), byte('0' + d.Y/100%10), byte('0' + d.Y/10%10), byte('0' + d.Y%10), '-',
+		byte('0' + m/10), byte('0' + m%10), '-', byte('0' + d.D/10), byte('0' + d.D%10)}
+	return string(b[:])
 }

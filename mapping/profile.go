@@ -99,11 +99,10 @@ func (v *validator) checkProfile(profile string, obj map[string]any) {
 }
 
 func (v *validator) profileStatus(rt string, obj map[string]any) {
-	path := v.root + ".status"
 	raw, ok := obj["status"]
 	if !ok {
 		if _, ext := obj["_status"]; ext {
-			v.add(path, "required", "status has no code (only a _status extension); the it4ct profiles require a code", "set status to one of: "+strings.Join(statusCodes(rt), ", "))
+			v.add(v.root+".status", "required", "status has no code (only a _status extension); the it4ct profiles require a code", "set status to one of: "+strings.Join(statusCodes(rt), ", "))
 		}
 		return // base already reported a missing status
 	}
@@ -115,7 +114,7 @@ func (v *validator) profileStatus(rt string, obj map[string]any) {
 	codes, known := v.valueSetSystem(vs, sys)
 	if known && !codes[s] && slices.Contains(statusCodes(rt), s) {
 		// base accepted it from the R4 table; the terminology disagrees
-		v.add(path, "bad-code", fmt.Sprintf("status %q is not in %s", clip(s), vs), "")
+		v.add(v.root+".status", "bad-code", fmt.Sprintf("status %q is not in %s", clip(s), vs), "")
 	}
 }
 
@@ -127,7 +126,7 @@ func (v *validator) exactlyOne(path string, x any, f func(string, map[string]any
 	}
 	for i, e := range arr {
 		if o, ok := e.(map[string]any); ok {
-			f(fmt.Sprintf("%s[%d]", path, i), o)
+			f(indexPath(path, i), o)
 		}
 	}
 }
@@ -137,8 +136,7 @@ var refLocalRe = regexp.MustCompile(`^([A-Z][A-Za-z]+)/[A-Za-z0-9\-.]{1,64}$`)
 // literalRef requires a relative "Type/id" reference and nothing else.
 func (v *validator) literalRef(path string, ref map[string]any, typ string) {
 	s, _ := ref["reference"].(string)
-	m := refLocalRe.FindStringSubmatch(s)
-	if m == nil || m[1] != typ {
+	if t, ok := localRefType(s); !ok || t != typ {
 		v.add(path+".reference", "reference-shape", fmt.Sprintf("reference must be %q, got %s", typ+"/<id>", clipJSON(ref["reference"])), "")
 	}
 	if _, ok := ref["identifier"]; ok {
@@ -173,7 +171,7 @@ func (v *validator) profileExtensions(obj map[string]any, allowed map[string]int
 	for i, e := range exts {
 		eo, _ := e.(map[string]any)
 		url, _ := eo["url"].(string)
-		p := fmt.Sprintf("%s.extension[%d]", r, i)
+		p := indexPath(r+".extension", i)
 		max, ok := allowed[url]
 		if !ok {
 			if url != "" {
@@ -186,13 +184,13 @@ func (v *validator) profileExtensions(obj map[string]any, allowed map[string]int
 			v.add(p, "cardinality", fmt.Sprintf("extension %s appears more than %d time(s)", url, max), "")
 		}
 		for j, s := range subExtensionsOf(eo) {
-			v.noExtensions(fmt.Sprintf("%s.extension[%d]", p, j), s, true)
+			v.noExtensions(indexPath(p+".extension", j), s, true)
 		}
 		v.noExtensions(p, eo, true)
 	}
-	for _, k := range sortedKeys(obj) {
-		if k != "extension" {
-			v.noExtensions(r+"."+clip(k), obj[k], false)
+	for k, val := range v.members(obj) {
+		if k != "extension" && isContainer(val) {
+			v.noExtensions(r+"."+clip(k), val, false)
 		}
 	}
 }
@@ -215,10 +213,12 @@ func (v *validator) noExtensions(path string, x any, skipOwn bool) {
 	switch t := x.(type) {
 	case []any:
 		for i, e := range t {
-			v.noExtensions(fmt.Sprintf("%s[%d]", path, i), e, false)
+			if isContainer(e) { // nothing to check in scalars: no path to build
+				v.noExtensions(indexPath(path, i), e, false)
+			}
 		}
 	case map[string]any:
-		for _, k := range sortedKeys(t) {
+		for k, val := range v.members(t) {
 			if k == "extension" && skipOwn {
 				continue
 			}
@@ -226,12 +226,15 @@ func (v *validator) noExtensions(path string, x any, skipOwn bool) {
 				v.add(path+"."+k, "unknown-extension", "the it4ct profiles allow no extension here", "remove it")
 				continue
 			}
+			if !isContainer(val) {
+				continue
+			}
 			if strings.HasPrefix(k, "value") && skipOwn {
-				v.noExtensions(path+"."+k, t[k], false)
+				v.noExtensions(path+"."+k, val, false)
 				continue
 			}
 			if !skipOwn {
-				v.noExtensions(path+"."+clip(k), t[k], false)
+				v.noExtensions(path+"."+clip(k), val, false)
 			}
 		}
 	}
@@ -246,7 +249,7 @@ func (v *validator) studyProfile(obj map[string]any) {
 		v.add(r+".identifier", "required", "at least one study identifier is required", "give an EU CT, ID-RCB, EudraCT, NCT number or sponsor code")
 	}
 	for i, x := range ids {
-		p := fmt.Sprintf("%s.identifier[%d]", r, i)
+		p := indexPath(r+".identifier", i)
 		id, _ := x.(map[string]any)
 		sys, _ := id["system"].(string)
 		if !slices.Contains(studyIdentifierSystems, sys) {
@@ -281,14 +284,14 @@ func (v *validator) studyProfile(obj map[string]any) {
 	exts, _ := obj["extension"].([]any)
 	for i, e := range exts {
 		eo, _ := e.(map[string]any)
-		p := fmt.Sprintf("%s.extension[%d]", r, i)
+		p := indexPath(r+".extension", i)
 		url, _ := eo["url"].(string)
 		switch url {
 		case ExtSiteRole:
 			v.codings(p+".valueCodeableConcept", eo["valueCodeableConcept"], []string{CodeSystemSiteRole})
 		case ExtProgressStatus, ExtAssociatedParty:
 			for j, s := range subExtensionsOf(eo) {
-				sp := fmt.Sprintf("%s.extension[%d]", p, j)
+				sp := indexPath(p+".extension", j)
 				name, _ := s["url"].(string)
 				switch url + "#" + name {
 				case ExtProgressStatus + "#" + subExtState:
@@ -321,7 +324,7 @@ func (v *validator) codings(path string, x any, systems []string) {
 	}
 	if arr, ok := x.([]any); ok {
 		for i, e := range arr {
-			v.codings(fmt.Sprintf("%s[%d]", path, i), e, systems)
+			v.codings(indexPath(path, i), e, systems)
 		}
 		return
 	}
@@ -331,7 +334,7 @@ func (v *validator) codings(path string, x any, systems []string) {
 		v.add(path+".coding", "required", "a coding is required", "")
 	}
 	for i, c := range cs {
-		p := fmt.Sprintf("%s.coding[%d]", path, i)
+		p := indexPath(path+".coding", i)
 		co, _ := c.(map[string]any)
 		sys, _ := co["system"].(string)
 		code, _ := co["code"].(string)

@@ -7,11 +7,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"log/slog"
 	"os"
 	"regexp"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -124,14 +126,38 @@ const pseudonymDomain = "it4ct/pseudonym/v1"
 // one patient in two studies unlinkable. Without the key the value cannot be
 // recomputed from a guessed local id, unlike a plain hash.
 func (k PseudonymKey) Pseudonym(studyKey, localSubjectID string) string {
-	mac := hmac.New(sha256.New, k.secret)
-	mac.Write([]byte(pseudonymDomain))
-	mac.Write([]byte{0})
-	mac.Write([]byte(studyKey))
-	mac.Write([]byte{0})
-	mac.Write([]byte(NormaliseLocalID(localSubjectID)))
-	sum := mac.Sum(nil)
-	return k.id + "." + hex.EncodeToString(sum[:16])
+	return k.newPseudonymer().pseudonym(studyKey, localSubjectID)
+}
+
+// pseudonymer computes the pseudonyms of one key with a reusable HMAC and
+// scratch buffers. Not safe for concurrent use: Mapper keeps them in a
+// sync.Pool.
+type pseudonymer struct {
+	id  string
+	mac hash.Hash // HMAC-SHA-256 keyed with the secret; Reset before use
+	in  []byte
+	sum []byte
+}
+
+func (k PseudonymKey) newPseudonymer() *pseudonymer {
+	return &pseudonymer{id: k.id, mac: hmac.New(sha256.New, k.secret), in: make([]byte, 0, 128), sum: make([]byte, 0, sha256.Size)}
+}
+
+func (p *pseudonymer) pseudonym(studyKey, localSubjectID string) string {
+	in := append(p.in[:0], pseudonymDomain...)
+	in = append(in, 0)
+	in = append(in, studyKey...)
+	in = append(in, 0)
+	in = append(in, NormaliseLocalID(localSubjectID)...)
+	p.in = in
+	p.mac.Reset()
+	p.mac.Write(in)
+	p.sum = p.mac.Sum(p.sum[:0])
+	var out [20 + 1 + 32]byte // key id (≤ 20) "." hex(16 bytes)
+	b := append(out[:0], p.id...)
+	b = append(b, '.')
+	b = hex.AppendEncode(b, p.sum[:16])
+	return string(b)
 }
 
 // NormaliseLocalID normalises a local subject id so that trivial differences
@@ -139,6 +165,9 @@ func (k PseudonymKey) Pseudonym(studyKey, localSubjectID string) string {
 // space trimmed, every run of white space collapsed to one ASCII space, and
 // upper-cased ("  ab\u00a0 01 " and "AB 01" give the same value).
 func NormaliseLocalID(s string) string {
+	if n, ok := normaliseASCII(s); ok {
+		return n
+	}
 	s = norm.NFC.String(s)
 	var b strings.Builder
 	space := false
@@ -154,4 +183,58 @@ func NormaliseLocalID(s string) string {
 		b.WriteRune(unicode.ToUpper(r))
 	}
 	return norm.NFC.String(b.String())
+}
+
+// normaliseASCII is NormaliseLocalID for ASCII input (NFC leaves ASCII
+// alone; ASCII white space for unicode.IsSpace is \t \n \v \f \r and
+// space); ok is false for other input. It returns s itself when s is
+// already normalised.
+func normaliseASCII(s string) (string, bool) {
+	clean := true // s is already normalised
+	prevSpace := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= utf8.RuneSelf:
+			return "", false
+		case asciiSpace(c):
+			if prevSpace || c != ' ' {
+				clean = false
+			}
+			prevSpace = true
+		case 'a' <= c && c <= 'z':
+			clean = false
+			prevSpace = false
+		default:
+			prevSpace = false
+		}
+	}
+	if prevSpace && len(s) > 0 {
+		clean = false // trailing space
+	}
+	if clean {
+		return s, true
+	}
+	b := make([]byte, 0, len(s))
+	space := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if asciiSpace(c) {
+			space = len(b) > 0
+			continue
+		}
+		if space {
+			b = append(b, ' ')
+			space = false
+		}
+		if 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return string(b), true
+}
+
+func asciiSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
 }

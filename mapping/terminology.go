@@ -78,6 +78,57 @@ func (b builtinTerminology) ValueSetCodes(url string) (map[string]map[string]boo
 	return m, ok
 }
 
+// boundCodeSystems and boundValueSets are every code system and value set
+// the profile checks look up (the systems of codings, status value sets).
+var (
+	boundCodeSystems = []string{CodeSystemCategory, SystemECLAIRERegulation, SystemPhase, CodeSystemSiteRole, CodeSystemMilestone,
+		SystemR5PartyRole, CodeSystemSponsorType, SystemR5PartyOrgType}
+	boundValueSets = []string{ValueSetResearchStudyStatus, ValueSetResearchSubjectStatus, ValueSetResearchStudyPhase}
+)
+
+type lookup[T any] struct {
+	codes T
+	ok    bool
+}
+
+// cachedPublishedTerminology answers like PublishedTerminology, from the
+// answers for the bound URLs read once (the conformance resources are
+// embedded, so they never change; conformance copies its sets on every
+// call, which cost a fifth of Validate). It is what the validator uses
+// when the options name PublishedTerminology or none; it only reads the
+// shared maps. Other URLs go to conformance.
+type cachedPublishedTerminology struct {
+	cs map[string]lookup[map[string]bool]
+	vs map[string]lookup[map[string]map[string]bool]
+}
+
+var cachedPublished = sync.OnceValue(func() *cachedPublishedTerminology {
+	c := &cachedPublishedTerminology{cs: map[string]lookup[map[string]bool]{}, vs: map[string]lookup[map[string]map[string]bool]{}}
+	for _, u := range boundCodeSystems {
+		m, ok := conformance.CodeSystemCodes(u)
+		c.cs[u] = lookup[map[string]bool]{m, ok}
+	}
+	for _, u := range boundValueSets {
+		m, ok := conformance.ValueSetCodes(u)
+		c.vs[u] = lookup[map[string]map[string]bool]{m, ok}
+	}
+	return c
+})
+
+func (c *cachedPublishedTerminology) CodeSystemCodes(url string) (map[string]bool, bool) {
+	if l, ok := c.cs[url]; ok {
+		return l.codes, l.ok
+	}
+	return conformance.CodeSystemCodes(url)
+}
+
+func (c *cachedPublishedTerminology) ValueSetCodes(url string) (map[string]map[string]bool, bool) {
+	if l, ok := c.vs[url]; ok {
+		return l.codes, l.ok
+	}
+	return conformance.ValueSetCodes(url)
+}
+
 // codeSystem looks a code system up in the configured terminology, then in
 // the built-in one.
 func (v *validator) codeSystem(url string) (map[string]bool, bool) {

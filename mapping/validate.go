@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"iter"
 	"maps"
 	"regexp"
 	"slices"
@@ -71,33 +72,50 @@ type ValidateOptions struct {
 //
 // Profile checks: see checkProfile.
 func ValidateWith(resourceJSON []byte, opts ValidateOptions) []Issue {
-	if opts.Terminology == nil {
-		opts.Terminology = PublishedTerminology()
+	if _, published := opts.Terminology.(publishedTerminology); published || opts.Terminology == nil {
+		opts.Terminology = cachedPublished()
 	}
-	v := &validator{opts: opts}
-	dec := json.NewDecoder(bytes.NewReader(resourceJSON))
-	dec.UseNumber()
-	var doc any
-	if err := dec.Decode(&doc); err != nil {
-		v.add("", "invalid-json", "not valid JSON: "+err.Error(), "emit one JSON object per resource")
-		return v.issues
-	}
-	if dec.More() {
-		v.add("", "invalid-json", "trailing data after the JSON object", "emit one JSON object per resource")
-	}
-	obj, ok := doc.(map[string]any)
+	var pre []Issue                     // issues of the decoding
+	obj, ok := decodeTree(resourceJSON) // the common case, fast
 	if !ok {
-		v.add("", "invalid-json", "not a JSON object", "emit one JSON object per resource")
-		return v.issues
+		v := &validator{opts: opts}
+		dec := json.NewDecoder(bytes.NewReader(resourceJSON))
+		dec.UseNumber()
+		var doc any
+		if err := dec.Decode(&doc); err != nil {
+			v.add("", "invalid-json", "not valid JSON: "+err.Error(), "emit one JSON object per resource")
+			return v.issues
+		}
+		if dec.More() {
+			v.add("", "invalid-json", "trailing data after the JSON object", "emit one JSON object per resource")
+		}
+		if obj, ok = doc.(map[string]any); !ok {
+			v.add("", "invalid-json", "not a JSON object", "emit one JSON object per resource")
+			return v.issues
+		}
+		pre = v.issues
 	}
-	rt, _ := obj["resourceType"].(string)
-	if rt == "Bundle" {
+	// The checks visit the members of objects in map order: the set of
+	// issues does not depend on it, but the order of issues with equal
+	// paths does (the final sort is stable). So when there are issues, check
+	// again visiting members in key order, for a deterministic result; a
+	// valid resource (the common case) is checked once and never sorts keys.
+	v := &validator{opts: opts, issues: slices.Clone(pre)}
+	v.document(obj)
+	if len(v.issues) > len(pre) {
+		v = &validator{opts: opts, sorted: true, issues: slices.Clone(pre)}
+		v.document(obj)
+	}
+	sort.SliceStable(v.issues, func(i, j int) bool { return v.issues[i].Path < v.issues[j].Path })
+	return v.issues
+}
+
+func (v *validator) document(obj map[string]any) {
+	if rt, _ := obj["resourceType"].(string); rt == "Bundle" {
 		v.bundle(obj)
 	} else {
 		v.resource("", obj)
 	}
-	sort.SliceStable(v.issues, func(i, j int) bool { return v.issues[i].Path < v.issues[j].Path })
-	return v.issues
 }
 
 // conformanceTypes are the resource types of the project's published
@@ -133,10 +151,10 @@ func (v *validator) resource(root string, obj map[string]any) {
 		if root == "" {
 			root = rt
 		}
-		if s, _ := obj["id"].(string); !fhirIDRe.MatchString(s) {
+		if s, _ := obj["id"].(string); !isFHIRID(s) {
 			v.add(root+".id", "bad-id", "id is missing or not a FHIR id ([A-Za-z0-9-.]{1,64})", "")
 		}
-		if s, _ := obj["url"].(string); rt != "NamingSystem" && !canonicalRe.MatchString(s) { // R4 NamingSystem has no url
+		if s, _ := obj["url"].(string); rt != "NamingSystem" && !isCanonicalURL(s) { // R4 NamingSystem has no url
 			v.add(root+".url", "required", "a conformance resource needs an absolute canonical url", "")
 		}
 		v.info(root, "not-checked", rt+" is checked only for its id and url (NamingSystem: id)", "")
@@ -153,7 +171,7 @@ func (v *validator) bundle(obj map[string]any) {
 		v.add("Bundle.entry", "bad-type", "entry must be an array", "")
 	}
 	for i, e := range entries {
-		p := fmt.Sprintf("Bundle.entry[%d]", i)
+		p := indexPath("Bundle.entry", i)
 		eo, _ := e.(map[string]any)
 		res, ok := eo["resource"].(map[string]any)
 		if !ok {
@@ -225,6 +243,7 @@ var (
 
 type validator struct {
 	opts   ValidateOptions
+	sorted bool   // visit object members in key order (see members)
 	root   string // FHIRPath of the resource being checked
 	issues []Issue
 }
@@ -254,6 +273,42 @@ func clipJSON(x any) string {
 	return clip(string(b))
 }
 
+// isContainer reports a JSON object or array: the recursive checks do
+// nothing with other values, so their paths need not be built.
+func isContainer(x any) bool {
+	switch x.(type) {
+	case map[string]any, []any:
+		return true
+	}
+	return false
+}
+
+// indexPath is fmt.Sprintf("%s[%d]", path, i), cheaper.
+func indexPath(path string, i int) string {
+	return path + "[" + strconv.Itoa(i) + "]"
+}
+
+// members iterates over the members of an object: in map order on the
+// first pass over a resource, in key order on the second (see
+// ValidateWith).
+func (v *validator) members(m map[string]any) iter.Seq2[string, any] {
+	return func(yield func(string, any) bool) {
+		if !v.sorted {
+			for k, x := range m {
+				if !yield(k, x) {
+					return
+				}
+			}
+			return
+		}
+		for _, k := range sortedKeys(m) {
+			if !yield(k, m[k]) {
+				return
+			}
+		}
+	}
+}
+
 func sortedKeys(m map[string]any) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -264,7 +319,7 @@ func sortedKeys(m map[string]any) []string {
 }
 
 func (v *validator) topLevel(rt string, obj map[string]any, elements, primitives []string) {
-	for _, k := range sortedKeys(obj) {
+	for k := range v.members(obj) {
 		name, prim := strings.CutPrefix(k, "_")
 		if prim && slices.Contains(primitives, name) {
 			continue
@@ -276,7 +331,7 @@ func (v *validator) topLevel(rt string, obj map[string]any, elements, primitives
 	}
 	if id, ok := obj["id"]; ok {
 		s, _ := id.(string)
-		if !fhirIDRe.MatchString(s) {
+		if !isFHIRID(s) {
 			v.add(v.root+".id", "bad-id", "id is not a FHIR id ([A-Za-z0-9-.]{1,64})", "")
 		}
 	}
@@ -348,7 +403,7 @@ func (v *validator) refList(path string, x any, types ...string) {
 		return
 	}
 	for i, e := range arr {
-		v.ref(fmt.Sprintf("%s[%d]", path, i), e, types...)
+		v.ref(indexPath(path, i), e, types...)
 	}
 }
 
@@ -374,8 +429,8 @@ func (v *validator) ref(path string, x any, types ...string) {
 	if hasRef {
 		s, _ := r.(string)
 		var typ string
-		if m := refRelRe.FindStringSubmatch(s); m != nil {
-			typ = m[1]
+		if t, ok := relRefType(s); ok {
+			typ = t
 		} else if m := refAbsRe.FindStringSubmatch(s); m != nil {
 			typ = m[2]
 		} else if !refURNRe.MatchString(s) {
@@ -419,7 +474,9 @@ func (v *validator) walk(path string, x any, key string, subExt bool) {
 	switch t := x.(type) {
 	case []any:
 		for i, e := range t {
-			v.walk(fmt.Sprintf("%s[%d]", path, i), e, key, subExt)
+			if isContainer(e) { // walk does nothing with scalars: no path to build
+				v.walk(indexPath(path, i), e, key, subExt)
+			}
 		}
 	case map[string]any:
 		isExt := false
@@ -438,28 +495,26 @@ func (v *validator) walk(path string, x any, key string, subExt bool) {
 		case "assigner", "valueReference":
 			v.ref(path, t)
 		}
-		for _, k := range sortedKeys(t) {
-			val := t[k]
-			p := path + "." + clip(k)
-			switch k {
+		for k, val := range v.members(t) {
+			switch k { // short keys: clip(k) is k
 			case "valueDate":
-				v.date(p, val, dateRe, "date")
+				v.date(path+"."+k, val, dateRe, "date")
 			case "valueDateTime":
-				v.date(p, val, dateTimeRe, "dateTime")
+				v.date(path+"."+k, val, dateTimeRe, "dateTime")
 			case "valueInstant", "lastUpdated":
-				v.date(p, val, instantRe, "instant")
+				v.date(path+"."+k, val, instantRe, "instant")
 			}
-			if key == "div" || k == "div" {
+			if key == "div" || k == "div" || !isContainer(val) {
 				continue
 			}
-			v.walk(p, val, k, isExt && k == "extension")
+			v.walk(path+"."+clip(k), val, k, isExt && k == "extension")
 		}
 	}
 }
 
 func (v *validator) date(path string, x any, re *regexp.Regexp, kind string) {
 	s, _ := x.(string)
-	if !re.MatchString(s) {
+	if !(re != instantRe && isPlainDate(s)) && !re.MatchString(s) {
 		v.add(path, "bad-date", fmt.Sprintf("%s is not a FHIR %s", clipJSON(x), kind), "use YYYY-MM-DD (or YYYY, YYYY-MM; times need a time zone)")
 		return
 	}
@@ -470,7 +525,8 @@ func (v *validator) date(path string, x any, re *regexp.Regexp, kind string) {
 	}
 }
 
-// identifierFormat returns the value pattern of a known identifier system.
+// identifierFormat returns the value pattern of a known identifier system
+// (identifierMatch is the same check, faster).
 func identifierFormat(sys string) (*regexp.Regexp, string) {
 	switch sys {
 	case SystemIDRCB:
@@ -497,11 +553,12 @@ func (v *validator) identifier(path string, id map[string]any) {
 		v.warn(path+".value", "identifier-no-value", "identifier has no value", "")
 		return
 	}
-	re, what := identifierFormat(sys)
-	if re == nil {
+	match, known := identifierMatch(sys, val) // identifierFormat's regexp
+	if !known {
 		return
 	}
-	if !re.MatchString(val) {
+	if !match {
+		_, what := identifierFormat(sys)
 		v.add(path+".value", "bad-format", fmt.Sprintf("%q is not a valid %s", clip(val), what), "correct the identifier in the source")
 		return
 	}
@@ -580,7 +637,7 @@ func (v *validator) extension(path string, ext map[string]any, sub bool) {
 	if sub {
 		return
 	}
-	if !canonicalRe.MatchString(url) && !strings.HasPrefix(url, "urn:") {
+	if !isCanonicalURL(url) && !strings.HasPrefix(url, "urn:") {
 		v.add(path+".url", "bad-value", fmt.Sprintf("extension url %q is not an absolute URI", clip(url)), "")
 		return
 	}
@@ -636,7 +693,7 @@ func (v *validator) subExtensions(path string, ext map[string]any, x any, allowe
 	}
 	count := map[string]int{}
 	for i, s := range subs {
-		p := fmt.Sprintf("%s.extension[%d]", path, i)
+		p := indexPath(path+".extension", i)
 		so, ok := s.(map[string]any)
 		if !ok {
 			v.add(p, "bad-type", "extension must be a JSON object", "")
