@@ -25,8 +25,7 @@ type Options struct {
 	PerStudy int
 	// Seed makes the export; default 1.
 	Seed uint64
-	// FINESS of the fictional establishment; default 990000013 (département
-	// 99 does not exist, Luhn key valid).
+	// FINESS of the fictional establishment; default DefaultFINESS.
 	FINESS string
 	// Name of the fictional establishment; default "CHU Fictif du Grand Test".
 	Name string
@@ -52,6 +51,11 @@ type Export struct {
 	InclusionsFile string
 }
 
+// DefaultFINESS is the establishment's FINESS unless Options says
+// otherwise. Every FINESS the export uses is in département 99, which does
+// not exist, and has a valid Luhn key.
+const DefaultFINESS = "990000010"
+
 const (
 	studiesFile    = "etudes.csv"
 	inclusionsFile = "inclusions.csv"
@@ -71,7 +75,7 @@ func Write(dir string, o Options) (Export, error) {
 		o.Seed = 1
 	}
 	if o.FINESS == "" {
-		o.FINESS = "990000013"
+		o.FINESS = DefaultFINESS
 	}
 	if o.Name == "" {
 		o.Name = "CHU Fictif du Grand Test"
@@ -128,8 +132,8 @@ type study struct {
 var (
 	sponsors = []struct{ name, finess, typ string }{
 		{"", "", "Institutionnel"}, // this establishment, filled in newStudy
-		{"CHU Fictif du Littoral", "990000021", "Institutionnel"},
-		{"Centre Imaginaire de Lutte contre le Cancer", "990000039", "Institutionnel"},
+		{"CHU Fictif du Littoral", "990000028", "Institutionnel"},
+		{"Centre Imaginaire de Lutte contre le Cancer", "990000036", "Institutionnel"},
 		{"Laboratoires Chimères", "", "Industriel"},
 		{"Pharmafiction SA", "", "Industriel"},
 	}
