@@ -105,7 +105,7 @@ defaults:
   subject_id: X
   site_role: investigator
   target_france: "douze"
-  sponsor_type: Academique
+  sponsor_type: Academik
 batch_size: 1000000
 `,
 			want: []string{
@@ -123,7 +123,7 @@ batch_size: 1000000
 				`values.status."suspendue ": same word (ignoring case and accents) as another entry mapped to "suspended"`,
 				`values: unknown field "statut" (did you mean "status"?); known fields: category, inclusion_status, international, phase, site_role, site_status, sponsor_type, status`,
 				`defaults.site_role: "investigator" is not a canonical site_role; canonical values: sponsor-site, investigating-site`,
-				`defaults.sponsor_type: "Academique" is not a canonical sponsor_type (did you mean "academic"?); canonical values: academic, industry`,
+				`defaults.sponsor_type: "Academik" is not a canonical sponsor_type (did you mean "academic"?); canonical values: academic, industry`,
 				`defaults: field "subject_id" cannot have a default`,
 				`defaults.target_france: "douze" is not a whole number`,
 			},

@@ -72,3 +72,26 @@ func TestDocExample(t *testing.T) {
 		t.Error("example uses config: instead of settings:")
 	}
 }
+
+// TestBuiltinVocabularyDocumented: every built-in word is in the doc's
+// "Built-in vocabulary" tables, next to its canonical code.
+func TestBuiltinVocabularyDocumented(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "connectors", "ctms-csv.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	for field, words := range builtinWords {
+		for w, code := range words {
+			row := ""
+			for _, line := range strings.Split(doc, "\n") {
+				if strings.HasPrefix(line, "| `"+code+"` |") && strings.Contains(line, "`"+w+"`") {
+					row = line
+				}
+			}
+			if row == "" {
+				t.Errorf("built-in %s word %q -> %s is not documented in docs/connectors/ctms-csv.md", field, w, code)
+			}
+		}
+	}
+}

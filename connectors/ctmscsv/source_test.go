@@ -135,12 +135,12 @@ func TestRejects(t *testing.T) {
 		},
 		{
 			name:      "unknown study status",
-			study:     "ONCO-01;2024-A00101-11;;;;Étude fictive;990000017;100;Terminée;02/04/2024",
+			study:     "ONCO-01;2024-A00101-11;;;;Étude fictive;990000017;100;En stand-by;02/04/2024",
 			code:      "unknown-value",
 			column:    "Statut",
 			field:     "status",
 			key:       "ONCO-01",
-			wantError: `chu-test etudes.csv:2 column "Statut": "Terminée" is not a known status; fix: use one of "Clôturée", "En cours", in-preparation, approved, recruiting, suspended, closed-to-accrual, completed, terminated, withdrawn; or add it under values.status in the connector config`,
+			wantError: `chu-test etudes.csv:2 column "Statut": "En stand-by" is not a known status; fix: use one of "Clôturée", "En cours", in-preparation, approved, recruiting, suspended, closed-to-accrual, completed, terminated, withdrawn; or add it under values.status in the connector config`,
 		},
 		{
 			name:      "bad ID-RCB",

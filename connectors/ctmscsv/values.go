@@ -47,9 +47,49 @@ func (v vocab) lookup(s string) (string, bool) {
 	return c, ok
 }
 
-// builtinWords are accepted for a field without configuration.
+// builtinWords are accepted for a field without configuration: the usual
+// French CTMS wording (matched ignoring case, accents and blanks). The
+// connector config's values extend and override them. The table is
+// documented in docs/connectors/ctms-csv.md ("Built-in vocabulary").
 var builtinWords = map[string]map[string]string{
 	"international": {"yes": "true", "no": "false", "oui": "true", "non": "false", "true": "true", "false": "false", "1": "true", "0": "false"},
+	"status":        frenchStatuses,
+	"site_status":   frenchStatuses,
+	"inclusion_status": {
+		"inclus": "included", "incluse": "included", "inclus(e)": "included", "randomisé": "included", "randomisée": "included",
+		"en cours de traitement": "included", "en suivi": "included", "suivi en cours": "included",
+		"terminé": "completed", "terminée": "completed", "fin d'étude": "completed", "fin de participation": "completed",
+		"sorti d'étude": "withdrawn", "sortie d'étude": "withdrawn", "sortie prématurée": "withdrawn", "sorti prématurément": "withdrawn",
+		"retrait du consentement": "withdrawn", "arrêt prématuré": "withdrawn",
+		"échec de screening": "screen-failed", "échec de sélection": "screen-failed", "non éligible": "screen-failed", "non inclus": "screen-failed",
+	},
+	"sponsor_type": {"académique": "academic", "institutionnel": "academic", "industriel": "industry", "industrie": "industry"},
+	"category": {
+		"riph 1": "RIPH1", "riph1": "RIPH1", "riph 2": "RIPH2", "riph2": "RIPH2", "riph 3": "RIPH3", "riph3": "RIPH3",
+		"catégorie 1": "RIPH1", "catégorie 2": "RIPH2", "catégorie 3": "RIPH3", "ctr": "CTR", "essai ctr": "CTR",
+	},
+	"phase": {
+		"phase i": "I", "phase 1": "I", "phase i/ii": "I/II", "phase 1/2": "I/II", "phase ii": "II", "phase 2": "II",
+		"phase ii/iii": "II/III", "phase 2/3": "II/III", "phase iii": "III", "phase 3": "III", "phase iv": "IV", "phase 4": "IV",
+		"1": "I", "2": "II", "3": "III", "4": "IV", "1/2": "I/II", "2/3": "II/III", "sans objet": "NA", "non applicable": "NA", "n/a": "NA",
+	},
+	"site_role": {"promoteur": "sponsor-site", "centre promoteur": "sponsor-site", "coordonnateur": "sponsor-site",
+		"investigateur": "investigating-site", "centre associé": "investigating-site", "centre investigateur": "investigating-site"},
+}
+
+// frenchStatuses is the default vocabulary of study and site statuses.
+var frenchStatuses = map[string]string{
+	"en préparation": "in-preparation", "en attente autorisation": "in-preparation", "en attente d'autorisation": "in-preparation",
+	"soumise": "in-preparation", "en cours de soumission": "in-preparation", "en instruction": "in-preparation",
+	"autorisée": "approved", "autorisée - non démarrée": "approved", "à démarrer": "approved", "en attente d'ouverture": "approved",
+	"en cours": "recruiting", "ouverte": "recruiting", "ouverte aux inclusions": "recruiting", "recrutement en cours": "recruiting",
+	"inclusions en cours": "recruiting", "active": "recruiting",
+	"suspendue": "suspended", "inclusions suspendues": "suspended",
+	"clôturée aux inclusions": "closed-to-accrual", "inclusions terminées": "closed-to-accrual", "fermée aux inclusions": "closed-to-accrual",
+	"en suivi": "closed-to-accrual", "suivi en cours": "closed-to-accrual",
+	"clôturée": "completed", "terminée": "completed", "close": "completed",
+	"arrêtée prématurément": "terminated", "arrêtée": "terminated", "interrompue": "terminated",
+	"abandonnée": "withdrawn", "retirée": "withdrawn", "annulée": "withdrawn", "jamais démarrée": "withdrawn",
 }
 
 // buildVocab returns the vocabulary of a value field: canonical codes, the
