@@ -48,15 +48,9 @@ column mapping against your export.`,
 			if err != nil {
 				return err
 			}
-			cfg, err := ingest.LoadConfig(cfgPath)
+			cfg, err := loadConnectConfig(cfgPath, brokers, stateDir)
 			if err != nil {
 				return err
-			}
-			if len(brokers) > 0 {
-				cfg.Kafka.Brokers = brokers
-			}
-			if stateDir != "" {
-				cfg.StateDir = stateDir
 			}
 			out := cmd.OutOrStdout()
 			var pub ingest.Publisher
@@ -90,18 +84,8 @@ column mapping against your export.`,
 				dry = &countingPublisher{show: show}
 				pub = dry
 			} else {
-				if err := cfg.Validate(sourceFactories().Types()); err != nil {
-					return err
-				}
-				if key, err = mapping.LoadPseudonymKey(cfg.Pseudonym.KeyID, cfg.Resolve(cfg.Pseudonym.KeyFile), cfg.Pseudonym.KeyEnv); err != nil {
-					return fmt.Errorf("pseudonym key: %w", err)
-				}
-				if err := cfg.ValidateRuntime(); err != nil {
-					return err
-				}
-				kc := cfg.KafkaClient()
-				prod, err := stream.NewProducer(ctx, kc.Brokers, stream.ProducerLogger(log), stream.ProducerTLS(kc.TLS), stream.ProducerSASL(kc.SASL))
-				if err != nil {
+				var prod *stream.Producer
+				if key, prod, err = openPublishing(ctx, cfg, log); err != nil {
 					return err
 				}
 				defer prod.Close()

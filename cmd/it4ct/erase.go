@@ -6,8 +6,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fr-it4ct/it4ct/ingest"
-	"github.com/fr-it4ct/it4ct/mapping"
-	"github.com/fr-it4ct/it4ct/stream"
 )
 
 func newEraseCmd(g *globalFlags) *cobra.Command {
@@ -34,27 +32,11 @@ ID-RCB, EudraCT, NCT number or sponsor code.`,
 			if err != nil {
 				return err
 			}
-			cfg, err := ingest.LoadConfig(cfgPath)
+			cfg, err := loadConnectConfig(cfgPath, brokers, stateDir)
 			if err != nil {
 				return err
 			}
-			if len(brokers) > 0 {
-				cfg.Kafka.Brokers = brokers
-			}
-			if stateDir != "" {
-				cfg.StateDir = stateDir
-			}
-			if err := cfg.Validate(sourceFactories().Types()); err != nil {
-				return err
-			}
-			if err := cfg.ValidateRuntime(); err != nil {
-				return err
-			}
-			key, err := mapping.LoadPseudonymKey(cfg.Pseudonym.KeyID, cfg.Resolve(cfg.Pseudonym.KeyFile), cfg.Pseudonym.KeyEnv)
-			if err != nil {
-				return fmt.Errorf("pseudonym key: %w", err)
-			}
-			prod, err := stream.NewProducer(ctx, cfg.Kafka.Brokers, stream.ProducerLogger(log))
+			key, prod, err := openPublishing(ctx, cfg, log)
 			if err != nil {
 				return err
 			}

@@ -34,12 +34,9 @@ func (f *quarantineFlags) bind(cmd *cobra.Command, withSource bool) {
 // open loads the config and the local state, and returns the source ids
 // selected (config order).
 func (f *quarantineFlags) open() (*ingest.LocalState, []string, error) {
-	cfg, err := ingest.LoadConfig(f.cfgPath)
+	cfg, err := loadConnectConfig(f.cfgPath, nil, f.stateDir)
 	if err != nil {
 		return nil, nil, err
-	}
-	if f.stateDir != "" {
-		cfg.StateDir = f.stateDir
 	}
 	state, err := ingest.OpenLocalState(cfg.Resolve(cfg.StateDir))
 	if err != nil {
