@@ -71,6 +71,12 @@ func Run(ctx context.Context, o Options) (err error) {
 	if err != nil {
 		return err
 	}
+	// Absolute, so that the establishments' state directories (which the
+	// connector config resolves against each config's own directory) land
+	// under the data dir and not beside the demo exports.
+	if o.DataDir, err = filepath.Abs(o.DataDir); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
 	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data dir %s: %w", o.DataDir, err)
 	}

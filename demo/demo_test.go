@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -89,13 +90,15 @@ func splitRow(line string) []string {
 	return parts
 }
 
+// demoDir is testdata/demo of the checkout, found from this file's
+// location so that tests may change directory.
 func demoDir(t *testing.T) string {
 	t.Helper()
-	d, err := filepath.Abs(filepath.Join("..", "testdata", "demo"))
-	if err != nil {
-		t.Fatal(err)
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		t.Fatal("cannot locate the test file")
 	}
-	return d
+	return filepath.Join(filepath.Dir(file), "..", "testdata", "demo")
 }
 
 type running struct {
@@ -199,5 +202,28 @@ func TestDemoEndToEnd(t *testing.T) {
 		if got := indicatorsOf(t, r.http, e.FINESS, e.Year); got != first[fmt.Sprint(e.FINESS, e.Year)] {
 			t.Errorf("second run %s %d: %v, first run %v", e.FINESS, e.Year, got, first[fmt.Sprint(e.FINESS, e.Year)])
 		}
+	}
+}
+
+// TestRelativeDataDir: with a relative --data-dir (the default is
+// ./it4ct-data), every file the demo writes lands under it, none beside the
+// demo exports.
+func TestRelativeDataDir(t *testing.T) {
+	before, err := filepath.Glob(filepath.Join(demoDir(t), "*", "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir())
+	r := startDemo(t, "it4ct-data")
+	r.stop(t)
+	after, err := filepath.Glob(filepath.Join(demoDir(t), "*", "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != len(before) {
+		t.Fatalf("the demo wrote into testdata/demo: %d entries before, %d after", len(before), len(after))
+	}
+	if _, err := os.Stat(filepath.Join("it4ct-data", "sites")); err != nil {
+		t.Fatalf("hospital-side state not under the relative data dir: %v", err)
 	}
 }
