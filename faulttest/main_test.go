@@ -95,6 +95,9 @@ func setup() (*suite, error) {
 	slog.Info("faulttest: built it4ct, testbroker and statedump", "took", time.Since(start).Round(time.Millisecond))
 	s.export, err = bigexport.Write(filepath.Join(tmp, "export"), bigexport.Options{
 		Inclusions: s.sz.inclusions, Seed: 2026, RejectEvery: 997,
+		// Small batches: many cursor positions, so the planned kills land
+		// mid-backfill however fast the connector is.
+		BatchSize: 250,
 	})
 	if err != nil {
 		return nil, err

@@ -19,9 +19,13 @@ type Pair struct {
 // Row holds indicators A1–A4 of one establishment for one calendar year
 // (domain/sigrec.md, "A. Activity"):
 //
-//   - A1 active studies. Site: distinct national studies with a site of E
-//     open in Y. Sponsor: distinct national studies sponsored by E with any
+//   - A1 active studies. Site: distinct reconciled studies with a site of E
+//     open in Y. Sponsor: distinct reconciled studies sponsored by E with any
 //     known site (any establishment) open in Y.
+//
+// A study is a reconciled study (Reconcile): national ids that share an
+// identifier count once, and its sponsor is that of the preferred version
+// across all of them.
 //   - A2 new studies. Site: sites of E opened in Y. Sponsor: studies
 //     sponsored by E whose earliest known site opening falls in Y.
 //   - A3 site inclusions: inclusions reported by E with inclusion date in Y,
@@ -51,16 +55,17 @@ type AllRows struct {
 
 // national is the state the indicators read, loaded once per query.
 type national struct {
-	sponsor map[string]string // national study id -> sponsor FINESS of the preferred version ("" unknown)
+	rec     Reconciliation    // national study id -> reconciled study key
+	sponsor map[string]string // reconciled study key -> sponsor FINESS of the preferred version ("" unknown)
 	sites   []store.SiteStudy
 	siteOf  map[[2]string]*store.SiteStudy // (establishment, id)
 	ests    map[string]bool                // every establishment seen
 }
 
 // preferred picks, among the versions of one national study (each reported by
-// one establishment), the one reported by the sponsor establishment itself,
-// else the one reported by the lowest FINESS. Deterministic whatever the order
-// of vs.
+// one establishment) or of one reconciled study, the one reported by the
+// sponsor establishment itself, else the one reported by the lowest FINESS
+// (then the lowest id). Deterministic whatever the order of vs.
 func preferred(vs []store.NationalStudy) (store.NationalStudy, bool) {
 	if len(vs) == 0 {
 		return store.NationalStudy{}, false
@@ -75,7 +80,8 @@ func preferred(vs []store.NationalStudy) (store.NationalStudy, bool) {
 			if self {
 				best = i
 			}
-		case v.Establishment < vs[best].Establishment:
+		case v.Establishment < vs[best].Establishment,
+			v.Establishment == vs[best].Establishment && v.ID < vs[best].ID:
 			best = i
 		}
 	}
@@ -87,19 +93,19 @@ func (s *Service) load(ctx context.Context) (*national, error) {
 	if err != nil {
 		return nil, fmt.Errorf("indicators: %w", err)
 	}
-	n := &national{sponsor: map[string]string{}, siteOf: map[[2]string]*store.SiteStudy{}, ests: map[string]bool{}}
-	for start := 0; start < len(all); {
-		end := start
-		for end < len(all) && all[end].ID == all[start].ID {
-			n.ests[all[end].Establishment] = true
-			end++
-		}
-		p, _ := preferred(all[start:end])
-		n.sponsor[p.ID] = p.SponsorFINESS
+	n := &national{rec: Reconcile(all), sponsor: map[string]string{}, siteOf: map[[2]string]*store.SiteStudy{}, ests: map[string]bool{}}
+	groups := map[string][]store.NationalStudy{} // reconciled key -> versions
+	for _, v := range all {
+		n.ests[v.Establishment] = true
+		k := n.rec.StudyKey(v.ID)
+		groups[k] = append(groups[k], v)
+	}
+	for k, vs := range groups {
+		p, _ := preferred(vs)
+		n.sponsor[k] = p.SponsorFINESS
 		if p.SponsorFINESS != "" {
 			n.ests[p.SponsorFINESS] = true
 		}
-		start = end
 	}
 	if n.sites, err = s.st.SiteStudies(ctx); err != nil {
 		return nil, fmt.Errorf("indicators: %w", err)
@@ -137,41 +143,43 @@ func compute(y int, n *national, counts []store.InclusionCount) map[string]*Row 
 	}
 
 	a1Site := map[string]map[string]bool{} // establishment -> study keys
-	activeStudies := map[string]bool{}     // national ids with a site open in y
-	firstOpen := map[string]string{}       // national id -> earliest opening
+	activeStudies := map[string]bool{}     // reconciled study keys with a site open in y
+	firstOpen := map[string]string{}       // reconciled study key -> earliest opening
 	for i := range n.sites {
 		t := &n.sites[i]
-		study := t.NationalID
-		if study == "" {
-			study = "site:" + t.ID // no partOf: the site stands for its study
+		key := ""               // reconciled study, "" when the site names none
+		study := "site:" + t.ID // no partOf: the site stands for its study
+		if t.NationalID != "" {
+			key = n.rec.StudyKey(t.NationalID)
+			study = key
 		}
 		if openIn(t, from, to) {
 			if a1Site[t.Establishment] == nil {
 				a1Site[t.Establishment] = map[string]bool{}
 			}
 			a1Site[t.Establishment][study] = true
-			if t.NationalID != "" {
-				activeStudies[t.NationalID] = true
+			if key != "" {
+				activeStudies[key] = true
 			}
 		}
 		if t.Opened != "" && t.Opened >= from && t.Opened <= to {
 			row(t.Establishment).A2.Site++
 		}
-		if t.NationalID != "" && t.Opened != "" && (firstOpen[t.NationalID] == "" || t.Opened < firstOpen[t.NationalID]) {
-			firstOpen[t.NationalID] = t.Opened
+		if key != "" && t.Opened != "" && (firstOpen[key] == "" || t.Opened < firstOpen[key]) {
+			firstOpen[key] = t.Opened
 		}
 	}
 	for e, studies := range a1Site {
 		row(e).A1.Site = int64(len(studies))
 	}
-	for id, sponsor := range n.sponsor {
+	for key, sponsor := range n.sponsor {
 		if sponsor == "" {
 			continue
 		}
-		if activeStudies[id] {
+		if activeStudies[key] {
 			row(sponsor).A1.Sponsor++
 		}
-		if f := firstOpen[id]; f >= from && f <= to {
+		if f := firstOpen[key]; f >= from && f <= to {
 			row(sponsor).A2.Sponsor++
 		}
 	}
@@ -180,7 +188,7 @@ func compute(y int, n *national, counts []store.InclusionCount) map[string]*Row 
 		// reported: an establishment only ever adds inclusions to itself.
 		row(c.Establishment).A3 += c.Count
 		if t := n.siteOf[[2]string{c.Establishment, c.SiteStudyID}]; t != nil && t.NationalID != "" {
-			if sp := n.sponsor[t.NationalID]; sp != "" {
+			if sp := n.sponsor[n.rec.StudyKey(t.NationalID)]; sp != "" {
 				row(sp).A4 += c.Count
 			}
 		}

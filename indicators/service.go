@@ -348,6 +348,11 @@ func identifiers(ids canonical.Identifiers, raw []byte) []store.Identifier {
 	add(mapping.SystemNCT, ids.NCT)
 	add(mapping.SystemNCTLegacy, ids.NCT)
 	add(mapping.SystemSponsorCode, ids.SponsorCode)
+	if ids.SponsorCode != "" {
+		// The issuer of the sponsor code, which FHIR carries in the
+		// identifier's assigner: study reconciliation needs the pair.
+		add(mapping.SystemSponsorKey, ids.SponsorKey)
+	}
 	return out
 }
 

@@ -43,6 +43,9 @@ func writeExport(b *testing.B, dir string, n int) ctmscsv.Config {
 	in.Close()
 	cfg := ctmscsv.DefaultConfig()
 	cfg.Studies.Path, cfg.Inclusions.Path = "etudes.csv", "inclusions.csv"
+	if bs := os.Getenv("IT4CT_BENCH_BATCH"); bs != "" {
+		fmt.Sscan(bs, &cfg.BatchSize)
+	}
 	cfg.Studies.Columns = map[string]string{"local_code": "Code", "id_rcb": "ID-RCB", "title": "Titre", "sponsor_name": "Promoteur",
 		"sponsor_finess": "FINESS promoteur", "sponsor_type": "Type", "category": "Catégorie", "phase": "Phase", "status": "Statut", "site_opened": "Ouverture"}
 	cfg.Inclusions.Columns = map[string]string{"study_ref": "Code", "subject_id": "Patient", "inclusion_date": "Date", "inclusion_status": "Statut"}

@@ -150,49 +150,50 @@ func Run(ctx context.Context, j Job) (Stats, error) {
 	}
 	defer j.Source.Close()
 
-	sourceRejects := 0
-	for {
-		b, err := j.Source.Read(ctx)
-		if errors.Is(err, connectors.ErrEndOfInput) {
-			break
-		}
-		if err != nil {
-			return st, fmt.Errorf("source %s: read: %w", j.SourceID, err)
-		}
-		st.Batches++
-		sourceRejects += len(b.Rejects)
-		rejects := append([]canonical.Reject(nil), b.Rejects...)
-		var msgs []stream.Message
-		pb := passBatch{keys: map[string]string{}, records: len(b.Records), rejects: len(b.Rejects), cursor: b.Cursor}
-		mapped := mapAll(j.Mapper, b.Records)
-		for i, rec := range b.Records {
-			st.Records++
-			if r, ok := checkEstablishment(rec, j.Establishment); !ok {
-				rejects = append(rejects, r)
-				continue
+	// Reading and mapping run one batch ahead of publication: while batch n
+	// is published and acknowledged, batch n+1 is read and mapped. Every
+	// durable step (quarantine, publish, pass keys, cursor) still happens
+	// here, in batch order, so the crash guarantees are unchanged; the
+	// read-ahead only holds one more prepared batch in memory.
+	readCtx, cancelRead := context.WithCancel(ctx)
+	ready := make(chan prepared, 1)
+	readErr := make(chan error, 1)
+	var reader sync.WaitGroup
+	reader.Add(1)
+	go func() {
+		defer reader.Done()
+		defer close(ready)
+		for {
+			b, err := j.Source.Read(readCtx)
+			if errors.Is(err, connectors.ErrEndOfInput) {
+				return
 			}
-			res, err := mapped[i].res, mapped[i].err
 			if err != nil {
-				rejects = append(rejects, mappingReject(rec, err))
-				continue
+				readErr <- fmt.Errorf("source %s: read: %w", j.SourceID, err)
+				return
 			}
-			rk := recordKeyHash(rec.Prov().RecordKey)
-			for _, r := range res {
-				if erased[r.ID] {
-					st.Erased++
-					continue
-				}
-				pb.keys[r.ID] = rk
-				msgs = append(msgs, stream.Message{
-					Topic: stream.Topic(j.Establishment, r.Type),
-					Key:   r.ID,
-					Value: r.JSON,
-					Headers: map[string]string{
-						stream.HeaderSource: j.SourceID,
-					},
-				})
+			select {
+			case ready <- prepare(j, b, erased):
+			case <-readCtx.Done():
+				return
 			}
 		}
+	}()
+	// Runs before the source is closed: stop and wait for the reader.
+	defer func() {
+		cancelRead()
+		for range ready {
+		}
+		reader.Wait()
+	}()
+
+	sourceRejects := 0
+	for p := range ready {
+		st.Batches++
+		st.Records += p.records
+		st.Erased += p.erased
+		sourceRejects += p.sourceRejects
+		rejects, msgs, pb := p.rejects, p.msgs, p.pb
 		// Rejects are kept before the cursor moves past them.
 		if len(rejects) > 0 {
 			if err := j.Quarantine.Add(rejects); err != nil {
@@ -221,9 +222,17 @@ func Run(ctx context.Context, j Job) (Stats, error) {
 				return st, fmt.Errorf("source %s: %w", j.SourceID, err)
 			}
 		}
-		if err := j.Cursors.Save(j.SourceID, b.Cursor); err != nil {
+		if err := j.Cursors.Save(j.SourceID, p.cursor); err != nil {
 			return st, err
 		}
+	}
+	select {
+	case err := <-readErr:
+		return st, err
+	default:
+	}
+	if err := ctx.Err(); err != nil {
+		return st, err
 	}
 	total := st.Records + sourceRejects
 	if st.Snapshot {
@@ -412,4 +421,53 @@ func mapAll(m Mapper, recs []canonical.Record) []mapResult {
 	}
 	wg.Wait()
 	return out
+}
+
+// prepared is one source batch turned into what publication needs: pure
+// work (no file, no broker), done by the read-ahead goroutine.
+type prepared struct {
+	cursor        connectors.Cursor
+	msgs          []stream.Message
+	rejects       []canonical.Reject
+	pb            passBatch
+	records       int
+	erased        int
+	sourceRejects int
+}
+
+func prepare(j Job, b connectors.Batch, erased map[string]bool) prepared {
+	p := prepared{
+		cursor:        b.Cursor,
+		rejects:       append([]canonical.Reject(nil), b.Rejects...),
+		pb:            passBatch{keys: map[string]string{}, records: len(b.Records), rejects: len(b.Rejects), cursor: b.Cursor},
+		records:       len(b.Records),
+		sourceRejects: len(b.Rejects),
+	}
+	mapped := mapAll(j.Mapper, b.Records)
+	for i, rec := range b.Records {
+		if r, ok := checkEstablishment(rec, j.Establishment); !ok {
+			p.rejects = append(p.rejects, r)
+			continue
+		}
+		res, err := mapped[i].res, mapped[i].err
+		if err != nil {
+			p.rejects = append(p.rejects, mappingReject(rec, err))
+			continue
+		}
+		rk := recordKeyHash(rec.Prov().RecordKey)
+		for _, r := range res {
+			if erased[r.ID] {
+				p.erased++
+				continue
+			}
+			p.pb.keys[r.ID] = rk
+			p.msgs = append(p.msgs, stream.Message{
+				Topic:   stream.Topic(j.Establishment, r.Type),
+				Key:     r.ID,
+				Value:   r.JSON,
+				Headers: map[string]string{stream.HeaderSource: j.SourceID},
+			})
+		}
+	}
+	return p
 }

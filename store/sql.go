@@ -443,6 +443,27 @@ func (s *sqlStore) NationalStudies(ctx context.Context) ([]NationalStudy, error)
 			out = append(out, n)
 			return err
 		})
+	if err != nil {
+		return nil, err
+	}
+	// Identifiers in one pass; out is ordered by (id, establishment).
+	at := make(map[[2]string]int, len(out))
+	for i := range out {
+		at[[2]string{out[i].ID, out[i].Establishment}] = i
+	}
+	err = query(ctx, s.db, "identifiers of national studies",
+		`SELECT id, establishment, system, value FROM study_identifiers ORDER BY id, establishment, system, value`,
+		nil, func(r *sql.Rows) error {
+			var id, est string
+			var x Identifier
+			if err := r.Scan(&id, &est, &x.System, &x.Value); err != nil {
+				return err
+			}
+			if i, ok := at[[2]string{id, est}]; ok {
+				out[i].Identifiers = append(out[i].Identifiers, x)
+			}
+			return nil
+		})
 	return out, err
 }
 

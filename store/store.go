@@ -154,7 +154,8 @@ type Store interface {
 	Offsets(ctx context.Context, topic string) (map[int32]int64, error)
 
 	// NationalStudies lists every reported version of every national
-	// study, ordered by id then establishment, without JSON.
+	// study, ordered by id then establishment, with identifiers (ordered
+	// by system, value) and without JSON.
 	NationalStudies(ctx context.Context) ([]NationalStudy, error)
 	// NationalStudyVersions returns the versions of one national study,
 	// ordered by establishment, with JSON and identifiers.

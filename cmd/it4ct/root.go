@@ -32,7 +32,7 @@ Start with:  it4ct demo`,
 	}
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	root.PersistentFlags().StringVar(&g.logFormat, "log-format", "text", "log format: text or json (logs go to stderr)")
-	root.AddCommand(newDemoCmd(g), newConnectCmd(g), newAggregateCmd(g), newServeCmd(g), newValidateCmd(g))
+	root.AddCommand(newDemoCmd(g), newConnectCmd(g), newAggregateCmd(g), newServeCmd(g), newValidateCmd(g), newExportCmd(g))
 	return root
 }
 

@@ -118,7 +118,7 @@ batch_size: 1000000
 				`studies.columns: unknown canonical field "titel" (did you mean "title"?)`,
 				`inclusions.columns: status and inclusion_status are the same field; keep inclusion_status`,
 				`study_ref: unknown study field "nct_id" (did you mean "nct"?); use one of local_code, id_rcb, eu_ct, eudract, nct`,
-				`batch_size: 1000000 is out of range; use 1 to 100000 (0 means 500)`,
+				`batch_size: 1000000 is out of range; use 1 to 100000 (0 means 2000)`,
 				`values.status."En cours": "recruting" is not a canonical status (did you mean "recruiting"?); canonical values: in-preparation, approved, recruiting, suspended, closed-to-accrual, completed, terminated, withdrawn`,
 				`values.status."suspendue ": same word (ignoring case and accents) as another entry mapped to "suspended"`,
 				`values: unknown field "statut" (did you mean "status"?); known fields: category, inclusion_status, international, phase, site_role, site_status, sponsor_type, status`,

@@ -168,6 +168,12 @@ func testApplyAndRead(t *testing.T, open func(t *testing.T) store.Store) {
 	if d := cmp.Diff(wantIDs, vs[0].Identifiers); d != "" {
 		t.Errorf("identifiers of s1@A (-want +got):\n%s", d)
 	}
+	if d := cmp.Diff(wantIDs, nat[0].Identifiers); d != "" {
+		t.Errorf("NationalStudies: identifiers of s1@A (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff([]store.Identifier{idrcb}, nat[1].Identifiers); d != "" {
+		t.Errorf("NationalStudies: identifiers of s1@B (-want +got):\n%s", d)
+	}
 	if want := fmt.Sprintf(`{"resourceType":"ResearchStudy","id":"s1","reportedBy":%q}`, estB); string(vs[1].JSON) != want {
 		t.Errorf("JSON of s1@B = %s, want %s", vs[1].JSON, want)
 	}
