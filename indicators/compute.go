@@ -66,6 +66,14 @@ type national struct {
 // one establishment) or of one reconciled study, the one reported by the
 // sponsor establishment itself, else the one reported by the lowest FINESS
 // (then the lowest id). Deterministic whatever the order of vs.
+// Preferred picks, among the versions of one national study reported by
+// several establishments, the one the national side trusts: the version
+// reported by the sponsor establishment itself, else the lowest FINESS (then
+// the lowest id). ok is false for no version.
+func Preferred(vs []store.NationalStudy) (store.NationalStudy, bool) {
+	return preferred(vs)
+}
+
 func preferred(vs []store.NationalStudy) (store.NationalStudy, bool) {
 	if len(vs) == 0 {
 		return store.NationalStudy{}, false

@@ -213,7 +213,7 @@ type studyInfo struct {
 }
 
 func newStudyInfo(vs []store.NationalStudy) *studyInfo {
-	p, ok := preferred(vs)
+	p, ok := indicators.Preferred(vs)
 	if !ok {
 		return &studyInfo{}
 	}
@@ -245,28 +245,4 @@ func newStudyInfo(vs []store.NationalStudy) *studyInfo {
 		si.title = doc.Title
 	}
 	return si
-}
-
-// preferred is the version of a national study the indicators use: the one
-// reported by its sponsor establishment, else the lowest FINESS's (the rule
-// of package indicators, repeated here because it is unexported there).
-func preferred(vs []store.NationalStudy) (store.NationalStudy, bool) {
-	best := -1
-	self := func(v store.NationalStudy) bool { return v.SponsorFINESS != "" && v.SponsorFINESS == v.Establishment }
-	for i, v := range vs {
-		switch {
-		case best < 0:
-			best = i
-		case self(v) != self(vs[best]):
-			if self(v) {
-				best = i
-			}
-		case v.Establishment < vs[best].Establishment:
-			best = i
-		}
-	}
-	if best < 0 {
-		return store.NationalStudy{}, false
-	}
-	return vs[best], true
 }
