@@ -1,12 +1,9 @@
 package conformance_test
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
-	"errors"
+	"github.com/fr-it4ct/it4ct/internal/fhirjs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -14,78 +11,16 @@ import (
 	"github.com/fr-it4ct/it4ct/conformance"
 )
 
-// needTool skips (or fails under IT4CT_INTEROP=1) when a tool is missing.
-func needTool(t *testing.T, what string, ok bool) {
-	t.Helper()
-	if ok {
-		return
-	}
-	if os.Getenv("IT4CT_INTEROP") == "1" {
-		t.Fatalf("%s is missing and IT4CT_INTEROP=1", what)
-	}
-	t.Skipf("%s is missing; install it (make test does) or set IT4CT_INTEROP=1 to make this a failure", what)
-}
-
 func nodeTools(t *testing.T) (node, root string) {
 	t.Helper()
-	node, err := exec.LookPath("node")
-	needTool(t, "node", err == nil)
-	root, err = filepath.Abs("..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = os.Stat(filepath.Join(root, "tools", "node", "node_modules", "fhir", "package.json"))
-	needTool(t, "npm package fhir in tools/node/node_modules (npm ci --prefix tools/node)", err == nil)
-	return node, root
-}
-
-type fhirJSResult struct {
-	ID       string `json:"id"`
-	Valid    bool   `json:"valid"`
-	Messages []struct {
-		Severity string `json:"severity"`
-		Location string `json:"location"`
-		Message  string `json:"message"`
-	} `json:"messages"`
+	return fhirjs.Tools(t)
 }
 
 // fhirJS runs tools/node/validate-fhir.mjs (FHIR.js, errorOnUnexpected) on
 // resources, one result per resource.
-func fhirJS(t *testing.T, docs [][]byte) []fhirJSResult {
+func fhirJS(t *testing.T, docs [][]byte) []fhirjs.Result {
 	t.Helper()
-	node, root := nodeTools(t)
-	var in bytes.Buffer
-	for _, d := range docs {
-		if err := json.Compact(&in, d); err != nil {
-			t.Fatal(err)
-		}
-		in.WriteByte('\n')
-	}
-	f := filepath.Join(t.TempDir(), "in.ndjson")
-	if err := os.WriteFile(f, in.Bytes(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(node, filepath.Join(root, "tools", "node", "validate-fhir.mjs"), f)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	var ee *exec.ExitError
-	if err != nil && (!errors.As(err, &ee) || ee.ExitCode() > 1) {
-		t.Fatalf("validate-fhir.mjs: %v: %s", err, stderr.String())
-	}
-	var res []fhirJSResult
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(make([]byte, 1<<20), 1<<26)
-	for sc.Scan() {
-		var r fhirJSResult
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("bad output line %q: %v", sc.Text(), err)
-		}
-		res = append(res, r)
-	}
-	if len(res) != len(docs) {
-		t.Fatalf("validate-fhir.mjs printed %d results for %d resources; stderr: %s", len(res), len(docs), stderr.String())
-	}
+	res, _ := fhirjs.Validate(t, docs)
 	return res
 }
 
@@ -130,7 +65,7 @@ func TestFHIRJSAcceptsConformanceResources(t *testing.T) {
 func TestCoreCodesMatchFHIRJS(t *testing.T) {
 	_, root := nodeTools(t)
 	b, err := os.ReadFile(filepath.Join(root, "tools", "node", "node_modules", "fhir", "profiles", "valuesets.json"))
-	needTool(t, "fhir/profiles/valuesets.json", err == nil)
+	fhirjs.Need(t, "fhir/profiles/valuesets.json", err == nil)
 	var vss map[string]struct {
 		Systems []struct {
 			URI   string `json:"uri"`

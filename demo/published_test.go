@@ -1,12 +1,9 @@
 package demo
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"os"
-	"os/exec"
-	"path/filepath"
+	"github.com/fr-it4ct/it4ct/internal/fhirjs"
 	"strings"
 	"testing"
 	"time"
@@ -76,7 +73,7 @@ func TestPublishedResources(t *testing.T) {
 	r := startDemo(t, t.TempDir())
 	defer r.stop(t)
 	topics := readAllWithKafkaGo(t, r.kafka)
-	var ndjson bytes.Buffer
+	var docs [][]byte
 	n, resourceTopics := 0, 0
 	for topic, msgs := range topics {
 		if _, _, ok := stream.ParseTopic(topic); !ok {
@@ -97,8 +94,7 @@ func TestPublishedResources(t *testing.T) {
 			if res.ID != string(m.Key) {
 				t.Errorf("%s offset %d: key %q but resource id %q", topic, m.Offset, m.Key, res.ID)
 			}
-			ndjson.Write(m.Value)
-			ndjson.WriteByte('\n')
+			docs = append(docs, m.Value)
 			n++
 		}
 	}
@@ -108,46 +104,24 @@ func TestPublishedResources(t *testing.T) {
 	if n < 3000 {
 		t.Fatalf("only %d resources published", n)
 	}
-	validateWithFHIRJS(t, ndjson.Bytes(), n)
+	validateWithFHIRJS(t, docs)
 }
 
-// validateWithFHIRJS runs tools/node/validate-fhir.mjs (npm fhir) over the
-// resources; it must accept every one.
-func validateWithFHIRJS(t *testing.T, ndjson []byte, n int) {
+// validateWithFHIRJS runs the independent FHIR.js validator (npm fhir) over
+// the resources; it must accept every one.
+func validateWithFHIRJS(t *testing.T, docs [][]byte) {
 	t.Helper()
-	root, _ := filepath.Abs("..")
-	script := filepath.Join(root, "tools", "node", "validate-fhir.mjs")
-	node, err := exec.LookPath("node")
-	if err == nil {
-		_, err = os.Stat(filepath.Join(root, "tools", "node", "node_modules", "fhir"))
-	}
-	if err != nil {
-		if os.Getenv("IT4CT_INTEROP") == "1" {
-			t.Fatalf("FHIR.js validation needs node and tools/node/node_modules (make test installs them): %v", err)
-		}
-		t.Skipf("FHIR.js not available (%v); run make test", err)
-	}
-	cmd := exec.Command(node, script)
-	cmd.Stdin = bytes.NewReader(ndjson)
-	out, err := cmd.Output()
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	if len(lines) != n {
-		t.Fatalf("FHIR.js reported on %d resources, want %d (err %v)", len(lines), n, err)
-	}
+	res, code := fhirjs.Validate(t, docs)
 	bad := 0
-	for _, l := range lines {
-		var r struct {
-			ID    string `json:"id"`
-			Valid bool   `json:"valid"`
-		}
-		if json.Unmarshal([]byte(l), &r) != nil || !r.Valid {
+	for _, r := range res {
+		if !r.Valid {
 			bad++
 			if bad <= 5 {
-				t.Errorf("FHIR.js rejects: %s", l)
+				t.Errorf("FHIR.js rejects %s: %v", r.ID, r.Messages)
 			}
 		}
 	}
-	if bad > 0 || err != nil {
-		t.Fatalf("FHIR.js rejected %d of %d resources (exit: %v)", bad, n, err)
+	if bad > 0 || code != 0 {
+		t.Fatalf("FHIR.js rejected %d of %d resources (exit %d)", bad, len(docs), code)
 	}
 }

@@ -1,12 +1,11 @@
 package mapping
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
+	"github.com/fr-it4ct/it4ct/internal/fhirjs"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -35,67 +34,10 @@ func repoRoot(t *testing.T) string {
 	}
 }
 
-// needTool skips (or fails under IT4CT_INTEROP=1) when a tool is missing.
-func needTool(t *testing.T, what string, ok bool) {
+// runFHIRJS runs FHIR.js (tools/node/validate-fhir.mjs) on the resources.
+func runFHIRJS(t *testing.T, lines [][]byte) ([]fhirjs.Result, int) {
 	t.Helper()
-	if ok {
-		return
-	}
-	if os.Getenv("IT4CT_INTEROP") == "1" {
-		t.Fatalf("%s is missing and IT4CT_INTEROP=1", what)
-	}
-	t.Skipf("%s is missing; install it (make test does) or set IT4CT_INTEROP=1 to make this a failure", what)
-}
-
-type fhirJSResult struct {
-	ID       string            `json:"id"`
-	Valid    bool              `json:"valid"`
-	Messages []json.RawMessage `json:"messages"`
-}
-
-// runFHIRJS runs tools/node/validate-fhir.mjs on NDJSON lines.
-func runFHIRJS(t *testing.T, lines [][]byte) ([]fhirJSResult, int) {
-	t.Helper()
-	node, err := exec.LookPath("node")
-	needTool(t, "node", err == nil)
-	root := repoRoot(t)
-	script := filepath.Join(root, "tools", "node", "validate-fhir.mjs")
-	_, err = os.Stat(filepath.Join(root, "tools", "node", "node_modules", "fhir", "package.json"))
-	needTool(t, "npm package fhir in tools/node/node_modules (npm ci --prefix tools/node)", err == nil)
-
-	in := filepath.Join(t.TempDir(), "in.ndjson")
-	if err := os.WriteFile(in, append(bytes.Join(lines, []byte("\n")), '\n'), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(node, script, in)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	code := 0
-	if err != nil {
-		ee, ok := err.(*exec.ExitError)
-		if !ok {
-			t.Fatalf("run %s: %v", script, err)
-		}
-		code = ee.ExitCode()
-	}
-	if code > 1 {
-		t.Fatalf("validate-fhir.mjs exit %d: %s", code, stderr.String())
-	}
-	var res []fhirJSResult
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	for sc.Scan() {
-		var r fhirJSResult
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("bad output line %q: %v", sc.Text(), err)
-		}
-		res = append(res, r)
-	}
-	if len(res) != len(lines) {
-		t.Fatalf("validate-fhir.mjs printed %d results for %d resources; stderr: %s", len(res), len(lines), stderr.String())
-	}
-	return res, code
+	return fhirjs.Validate(t, lines)
 }
 
 // TestFHIRJSAcceptsGoldenOutputs checks every golden resource with FHIR.js,
