@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -109,13 +110,21 @@ type running struct {
 
 func startDemo(t *testing.T, dataDir string) *running {
 	t.Helper()
+	return startDemoCapturing(t, dataDir, io.Discard, io.Discard)
+}
+
+// startDemoCapturing starts the demo on free ports with its console output
+// and its logs (every level) captured, and waits until it is ready.
+func startDemoCapturing(t *testing.T, dataDir string, out, logs io.Writer) *running {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{done: make(chan error, 1), cancel: cancel}
 	ready := make(chan struct{})
 	go func() {
 		r.done <- Run(ctx, Options{
 			DataDir: dataDir, HTTPAddr: "127.0.0.1:0", KafkaAddr: "127.0.0.1:0",
-			DemoDir: demoDir(t), Factories: factories(), Out: io.Discard,
+			DemoDir: demoDir(t), Factories: factories(), Out: out,
+			Logger:  slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 			OnReady: func(h, k string) { r.http, r.kafka = h, k; close(ready) },
 		})
 	}()

@@ -2,11 +2,9 @@ package demo
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -14,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	_ "modernc.org/sqlite"
 )
@@ -35,33 +32,6 @@ func (s *syncBuffer) Bytes() []byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return bytes.Clone(s.b.Bytes())
-}
-
-// startDemoCapturing starts the demo like startDemo, with its console
-// output and its logs (every level) captured.
-func startDemoCapturing(t *testing.T, dataDir string, out, logs io.Writer) *running {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{done: make(chan error, 1), cancel: cancel}
-	ready := make(chan struct{})
-	go func() {
-		r.done <- Run(ctx, Options{
-			DataDir: dataDir, HTTPAddr: "127.0.0.1:0", KafkaAddr: "127.0.0.1:0",
-			DemoDir: demoDir(t), Factories: factories(), Out: out,
-			Logger:  slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-			OnReady: func(h, k string) { r.http, r.kafka = h, k; close(ready) },
-		})
-	}()
-	select {
-	case <-ready:
-	case err := <-r.done:
-		cancel()
-		t.Fatalf("demo stopped before ready: %v", err)
-	case <-time.After(2 * time.Minute):
-		cancel()
-		t.Fatal("demo not ready after 2 minutes")
-	}
-	return r
 }
 
 // TestNothingIdentifyingLeaves runs the demo on the fictional exports,
